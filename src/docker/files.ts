@@ -1,0 +1,16 @@
+import { readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+
+/** Paths of every file below `dir`, relative to it: the build context docker receives. */
+export function listFilesRecursively(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const full = join(d, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else out.push(relative(dir, full));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}

@@ -1,0 +1,199 @@
+/**
+ * The narrow slices of the Docker engine that faultline's modules depend on. Only `engine.ts`
+ * implements them (with dockerode); everything else asks for the slice it needs, so pure logic and
+ * unit tests never see dockerode.
+ */
+
+/** Labels faultline puts on everything it creates, so a sweep finds leftovers without the journal. */
+export const LABELS = {
+  owned: "faultline.owned",
+  role: "faultline.role",
+  run: "faultline.run",
+  fault: "faultline.fault",
+  target: "faultline.target",
+  deadline: "faultline.deadline",
+  /** Set by users on containers faultline must never touch. */
+  exclude: "faultline.exclude",
+} as const;
+
+export const COMPOSE_LABELS = {
+  project: "com.docker.compose.project",
+  service: "com.docker.compose.service",
+  oneoff: "com.docker.compose.oneoff",
+} as const;
+
+export type ContainerState = "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead";
+export type HealthStatus = "none" | "starting" | "healthy" | "unhealthy";
+export type TransportProtocol = "tcp" | "udp";
+
+export interface NetworkAttachment {
+  name: string;
+  networkId: string;
+  ip: string;
+  aliases: string[];
+}
+
+export interface PublishedPort {
+  containerPort: number;
+  protocol: TransportProtocol;
+  hostIp: string;
+  hostPort: number;
+}
+
+export interface HealthInfo {
+  status: HealthStatus;
+  failingStreak: number;
+  /** The healthcheck command as configured, e.g. ["CMD-SHELL", "pg_isready"]. */
+  test: string[];
+  lastOutput?: string;
+}
+
+/** Everything discovery, faults and monitors need to know about one container, as plain data. */
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  command: string[];
+  entrypoint: string[];
+  state: ContainerState;
+  /** Host PID of the container's init process; 0 when not running. */
+  pid: number;
+  startedAt: string;
+  finishedAt: string;
+  exitCode: number;
+  restartCount: number;
+  restartPolicy: string;
+  health: HealthInfo;
+  labels: Record<string, string>;
+  /** Raw "KEY=value" entries as the engine reports them. */
+  env: string[];
+  compose?: { project: string; service: string };
+  hostname: string;
+  networkMode: string;
+  networks: NetworkAttachment[];
+  exposedPorts: { port: number; protocol: TransportProtocol }[];
+  publishedPorts: PublishedPort[];
+  cgroupParent: string;
+  /** Memory limit in bytes, 0 when unlimited. */
+  memoryLimit: number;
+  nanoCpus: number;
+}
+
+/** Which containers a command works on. Always narrowed to running-or-paused, never faultline's own. */
+export interface ContainerSelector {
+  /** docker-compose project name. */
+  project?: string;
+  /** "key=value" or "key" label filters, all of which must match. */
+  labels?: string[];
+  /** Include stopped containers too. */
+  all?: boolean;
+}
+
+export interface ContainerReader {
+  list(selector: ContainerSelector): Promise<ContainerInfo[]>;
+  inspect(idOrName: string): Promise<ContainerInfo>;
+}
+
+export interface ContainerLifecycle {
+  stop(id: string, timeoutSeconds?: number): Promise<void>;
+  start(id: string): Promise<void>;
+  kill(id: string, signal: string): Promise<void>;
+  pause(id: string): Promise<void>;
+  unpause(id: string): Promise<void>;
+  restart(id: string, timeoutSeconds?: number): Promise<void>;
+}
+
+export interface LogReader {
+  /** The last `lines` lines of stdout+stderr, newest last. Binary junk is kept but lines are length-capped. */
+  tail(
+    id: string,
+    lines: number,
+    options?: { sinceSeconds?: number; maxLineLength?: number },
+  ): Promise<string[]>;
+  /** Calls `onLine` for every new line until `signal` aborts or the container goes away. */
+  follow(
+    id: string,
+    onLine: (line: string, stream: "stdout" | "stderr") => void,
+    signal: AbortSignal,
+  ): Promise<void>;
+}
+
+export interface ResourceSample {
+  at: number;
+  cpuPercent: number;
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  networkRxBytes: number;
+  networkTxBytes: number;
+  pids: number;
+}
+
+export interface StatsReader {
+  stats(id: string): Promise<ResourceSample>;
+}
+
+/** A short-lived or long-running container faultline starts for itself (probe, fault agent, watchdog). */
+export interface HelperSpec {
+  image: string;
+  cmd: string[];
+  name?: string;
+  /** Labels beyond the ones every helper gets (owned, role). */
+  labels?: Record<string, string>;
+  role: "probe" | "agent" | "watchdog" | "stress";
+  /** e.g. "container:<id>" to join a target's network namespace. */
+  networkMode?: string;
+  /** e.g. "host" to read other containers' /proc, or "container:<id>". */
+  pidMode?: string;
+  capAdd?: string[];
+  privileged?: boolean;
+  cgroupParent?: string;
+  binds?: string[];
+  env?: string[];
+  /** Remove the container when it exits (for helpers that outlive faultline, e.g. watchdogs). */
+  autoRemove?: boolean;
+  user?: string;
+}
+
+export interface HelperResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface HelperRunner {
+  /** Runs to completion (bounded by `timeoutMs`) and removes the container. */
+  run(spec: HelperSpec, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<HelperResult>;
+  /** Starts in the background; returns the container id. */
+  start(spec: HelperSpec): Promise<string>;
+  /** Waits for a started helper to exit; returns its exit code. */
+  wait(id: string, options?: { timeoutMs?: number }): Promise<number>;
+  /** Output of a started helper so far. */
+  output(id: string): Promise<HelperResult>;
+  remove(id: string): Promise<void>;
+  /** Containers faultline created (label `faultline.owned=true`), optionally narrowed by more labels. */
+  listOwned(labels?: string[]): Promise<ContainerInfo[]>;
+}
+
+export interface ImageStore {
+  exists(tag: string): Promise<boolean>;
+  /** Builds `contextDir` (with its Dockerfile) as `tag`; `onProgress` gets build output lines. */
+  build(contextDir: string, tag: string, onProgress?: (line: string) => void): Promise<void>;
+}
+
+export interface DockerRuntime extends ContainerReader, ContainerLifecycle, LogReader, StatsReader {
+  readonly helpers: HelperRunner;
+  readonly images: ImageStore;
+  /** Resolves when the engine answers; throws EngineUnavailableError with a hint otherwise. */
+  ping(): Promise<void>;
+  /** Engine facts used to pick mechanisms (cgroup version and driver, kernel). */
+  info(): Promise<EngineInfo>;
+}
+
+export interface EngineInfo {
+  serverVersion: string;
+  kernelVersion: string;
+  cgroupVersion: "1" | "2";
+  cgroupDriver: "cgroupfs" | "systemd" | string;
+  operatingSystem: string;
+}

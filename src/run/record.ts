@@ -1,0 +1,68 @@
+/**
+ * The run record: one typed structure that the CLI, the HTTP API, Grafana annotations and every
+ * report read. Written as the run goes (Chaos Toolkit's journal is its report's data model too).
+ */
+import type { DependencyGraph } from "../graph/types.js";
+
+export type FaultKind =
+  | "stop"
+  | "kill"
+  | "pause"
+  | "restart"
+  | "latency"
+  | "loss"
+  | "bandwidth"
+  | "partition"
+  | "dns"
+  | "cpu"
+  | "memory";
+
+/** How a fault was actually applied; reports say which, since the kernel decides what is possible. */
+export type FaultMechanism =
+  | "docker-api"
+  | "tc-netem"
+  | "tc-tbf"
+  | "iptables-statistic"
+  | "iptables-drop"
+  | "delay-proxy"
+  | "dns-block"
+  | "stress-ng";
+
+export type StepOutcome =
+  | { status: "reverted" }
+  | { status: "injection-failed"; error: string }
+  | { status: "revert-failed"; error: string }
+  | { status: "aborted"; reason: string; reverted: boolean }
+  | { status: "skipped"; reason: string };
+
+/** One fault applied during a run, with what happened around it. */
+export interface FaultStep {
+  faultId: string;
+  kind: FaultKind;
+  /** Service id (graph node id). */
+  target: string;
+  containerId: string;
+  options: Record<string, unknown>;
+  mechanism?: FaultMechanism;
+  /** Human-readable: "add 200ms ±20ms latency on api -> db:5432 (outgoing) via delay-proxy". */
+  description: string;
+  requestedAt: string;
+  injectedAt?: string;
+  revertedAt?: string;
+  durationMs: number;
+  outcome?: StepOutcome;
+  errors: string[];
+}
+
+export interface RunRecord {
+  runId: string;
+  project?: string;
+  startedAt: string;
+  endedAt?: string;
+  status: "running" | "completed" | "aborted" | "failed";
+  abortReason?: string;
+  dryRun: boolean;
+  graphBefore?: DependencyGraph;
+  graphAfter?: DependencyGraph;
+  steps: FaultStep[];
+}
