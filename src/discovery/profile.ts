@@ -84,6 +84,8 @@ export interface ConnectionObservation {
   remoteAddress: string;
   remotePort: number;
   state: "established" | "syn-sent" | "time-wait" | "close-wait" | "other";
+  /** inbound: the local port is one this container listens on; outbound: it opened the connection. */
+  direction?: "inbound" | "outbound";
 }
 
 export interface ClassificationSignal {

@@ -345,12 +345,17 @@ class DockerImageStore implements ImageStore {
     }
   }
 
-  async build(contextDir: string, tag: string, onProgress?: (line: string) => void): Promise<void> {
+  async build(
+    contextDir: string,
+    tag: string,
+    onProgress?: (line: string) => void,
+    options: { owned?: boolean } = {},
+  ): Promise<void> {
     const stream = await this.docker.buildImage(
       { context: contextDir, src: listFilesRecursively(contextDir) },
       {
         t: tag,
-        labels: { [LABELS.owned]: "true" },
+        labels: options.owned === false ? {} : { [LABELS.owned]: "true" },
         rm: true,
         forcerm: true,
       },

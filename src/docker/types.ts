@@ -177,8 +177,17 @@ export interface HelperRunner {
 
 export interface ImageStore {
   exists(tag: string): Promise<boolean>;
-  /** Builds `contextDir` (with its Dockerfile) as `tag`; `onProgress` gets build output lines. */
-  build(contextDir: string, tag: string, onProgress?: (line: string) => void): Promise<void>;
+  /**
+   * Builds `contextDir` (with its Dockerfile) as `tag`; `onProgress` gets build output lines. The image is
+   * labelled `faultline.owned=true` (so containers from it count as faultline's own) unless `owned` is false,
+   * as for the demo stack's images, whose containers are targets.
+   */
+  build(
+    contextDir: string,
+    tag: string,
+    onProgress?: (line: string) => void,
+    options?: { owned?: boolean },
+  ): Promise<void>;
 }
 
 export interface DockerRuntime extends ContainerReader, ContainerLifecycle, LogReader, StatsReader {

@@ -16,7 +16,7 @@ export function maskUrlCredentials(text: string): string {
 /** Masks key=value / key: value pairs whose key looks secret, and URL credentials, in free text such as log lines. */
 export function maskSecretsInText(text: string): string {
   return maskUrlCredentials(text).replace(
-    /\b([A-Za-z_][A-Za-z0-9_]*(?:pass(?:word|wd)?|secret|token|api_?key)[A-Za-z0-9_]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi,
+    /\b((?:[A-Za-z_][A-Za-z0-9_]*?)?(?:pass(?:word|wd)?|secret|token|api_?key)[A-Za-z0-9_]*)(\s*[=:]\s*)("[^"]*"|'[^']*'|\S+)/gi,
     `$1$2${MASK}`,
   );
 }

@@ -1,6 +1,19 @@
 import type { Command } from "commander";
+import { discoverCommand } from "./discover.js";
+import { graphCommand } from "./graph.js";
+import { imagesCommand } from "./images.js";
+import { injectCommand } from "./inject.js";
+import { reportCommand } from "./report.js";
+import { revertCommand } from "./revert.js";
+import { runCommand } from "./run.js";
 
 /** Each command lives in its own module; this is the only list of them. */
 export function registerCommands(program: Command): void {
-  void program;
+  program.addCommand(discoverCommand());
+  program.addCommand(graphCommand());
+  program.addCommand(imagesCommand());
+  program.addCommand(injectCommand());
+  program.addCommand(reportCommand());
+  program.addCommand(revertCommand());
+  program.addCommand(runCommand());
 }

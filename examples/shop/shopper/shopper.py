@@ -1,0 +1,121 @@
+"""shopper: simulated customers sending steady traffic to the storefront (TARGET_URL).
+
+Browses products, fills carts and places the odd order at REQUESTS_PER_SECOND. Every failure (timeout,
+refused connection, 5xx, ...) is logged with the peer's name so whoever reads the logs knows what broke.
+A heartbeat file lets the healthcheck tell a live loop from a stuck one.
+"""
+
+import http.client
+import json
+import logging
+import os
+import random
+import signal
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlparse
+
+TARGET_URL = os.environ.get("TARGET_URL", "http://localhost:8080").rstrip("/")
+RATE = float(os.environ.get("REQUESTS_PER_SECOND", "3"))
+TIMEOUT = float(os.environ.get("REQUEST_TIMEOUT", "3"))
+HEARTBEAT = os.environ.get("HEARTBEAT_FILE", "/tmp/shopper.heartbeat")
+SUMMARY_EVERY = float(os.environ.get("SUMMARY_SECONDS", "10"))
+
+logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s shopper %(message)s")
+log = logging.getLogger("shopper")
+
+PEER = urlparse(TARGET_URL).hostname or TARGET_URL
+SKUS = ["KB-101", "MS-202", "MN-303", "HS-404", "CB-505", "DK-606"]
+
+
+def call(method, path, body=None):
+    """One request; returns (status, None) on an HTTP answer or (None, kind, detail) on a failure."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(TARGET_URL + path, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:
+            resp.read()
+            return resp.status, None, None
+    except urllib.error.HTTPError as e:
+        detail = e.read(200).decode("utf-8", "replace")
+        return e.code, ("server-error" if e.code >= 500 else "client-error"), detail
+    except urllib.error.URLError as e:
+        return None, kind_of(e.reason), str(e.reason)
+    except (socket.timeout, TimeoutError) as e:
+        return None, "timeout", str(e) or "timed out"
+    except (ConnectionError, OSError) as e:
+        return None, kind_of(e), str(e)
+    except http.client.HTTPException as e:
+        # A server that dies mid-answer: IncompleteRead, RemoteDisconnected, BadStatusLine, ...
+        return None, "reset", "%s: %s" % (type(e).__name__, e)
+
+
+def kind_of(reason):
+    text = str(reason).lower()
+    if isinstance(reason, (socket.timeout, TimeoutError)) or "timed out" in text:
+        return "timeout"
+    if isinstance(reason, ConnectionRefusedError) or "refused" in text:
+        return "refused"
+    if isinstance(reason, ConnectionResetError) or "reset" in text:
+        return "reset"
+    if isinstance(reason, socket.gaierror) or "name or service" in text or "resolution" in text:
+        return "dns"
+    if "unreachable" in text:
+        return "unreachable"
+    return "error"
+
+
+def next_action(customer):
+    roll = random.random()
+    if roll < 0.5:
+        return "GET", "/api/products", None
+    if roll < 0.8:
+        return "POST", "/api/cart/" + customer, {"sku": random.choice(SKUS), "quantity": 1}
+    return "POST", "/api/orders", {"customer": customer, "sku": random.choice(SKUS), "quantity": 1}
+
+
+def main():
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    log.info("sending %.1f req/s to %s (timeout %.1fs)", RATE, TARGET_URL, TIMEOUT)
+    interval = 1.0 / RATE if RATE > 0 else 1.0
+    ok = failed = 0
+    last_summary = time.monotonic()
+    next_at = time.monotonic()
+    while True:
+        customer = "customer-%d" % random.randint(1, 20)
+        method, path, body = next_action(customer)
+        started = time.monotonic()
+        try:
+            status, kind, detail = call(method, path, body)
+        except Exception as e:  # noqa: BLE001 - a simulator that dies stops being a witness
+            status, kind, detail = None, "error", "%s: %s" % (type(e).__name__, e)
+        elapsed_ms = (time.monotonic() - started) * 1000
+        if kind is None:
+            ok += 1
+        else:
+            failed += 1
+            log.error(
+                "request failed peer=%s method=%s path=%s status=%s kind=%s elapsed=%.0fms detail=%s",
+                PEER, method, path, status if status is not None else "-", kind, elapsed_ms, detail.strip()[:200],
+            )
+        with open(HEARTBEAT, "w") as f:
+            f.write(str(time.time()))
+        now = time.monotonic()
+        if now - last_summary >= SUMMARY_EVERY:
+            log.info("summary peer=%s ok=%d failed=%d window=%.0fs", PEER, ok, failed, now - last_summary)
+            ok = failed = 0
+            last_summary = now
+        next_at = max(next_at + interval, now)
+        time.sleep(max(0.0, next_at - time.monotonic()))
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("stopping")

@@ -1,0 +1,358 @@
+/**
+ * Impact analysis of a run (pure): for every fault, which services left their steady state, how, when
+ * and for how long; compared with what the dependency graph predicted (blast radius). Impact without
+ * an edge becomes a hidden dependency (an edge with "impact" evidence in graphAfter); an edge whose
+ * client showed no impact is reported as resilient.
+ */
+import type { ServiceKind } from "../discovery/profile.js";
+import { adjacency, blastRadius, DEFAULT_MIN_CONFIDENCE } from "../graph/order.js";
+import type { DependencyGraph, GraphEdge } from "../graph/types.js";
+import type { MonitorData, ServiceSample } from "../monitor/types.js";
+import type { FaultStep, RunRecord } from "../run/record.js";
+import { CONTINUOUS_METRICS, serviceDeviation } from "./deviation.js";
+import { SEVERITY_RULE, severityOf } from "./severity.js";
+import type {
+  ChartSeries,
+  EdgeRef,
+  ImpactedService,
+  RunAnalysis,
+  ServiceImpact,
+  StepAnalysis,
+  TimelineEvent,
+} from "./types.js";
+import { describeErrors } from "./words.js";
+
+export interface AnalyzeOptions {
+  /** Edges below this confidence do not count for expected impact (as in the planner). */
+  minConfidence?: number;
+  /** Samples needed per service in a step's own baseline before falling back to the whole run's. */
+  minBaselineSamples?: number;
+  /** Services charted per fault (target first, then the impacted). */
+  maxChartedServices?: number;
+  now?: () => Date;
+}
+
+/** Confidence of an edge learned only from impact: errors naming the peer, or merely co-occurring. */
+export const HIDDEN_EDGE_CONFIDENCE = { peerMentioned: 0.8, coincident: 0.5 } as const;
+
+export function analyzeRun(record: RunRecord, data: MonitorData, options: AnalyzeOptions = {}): RunAnalysis {
+  const graph = record.graphBefore ?? { nodes: [], edges: [], order: [] };
+  const ctx = new RunContext(data, graph, options);
+  const steps = record.steps.map((step) => ctx.analyzeStep(step));
+  const hiddenEdges = mergeHiddenEdges(steps);
+  const base = record.graphAfter ?? record.graphBefore;
+  return {
+    version: 1,
+    runId: record.runId,
+    generatedAt: (options.now?.() ?? new Date()).toISOString(),
+    intervalMs: data.intervalMs,
+    severityRule: SEVERITY_RULE,
+    steps,
+    hiddenEdges,
+    ...(base ? { graphAfter: withEdges(base, hiddenEdges) } : {}),
+    timeline: timeline(record, steps),
+    examples: data.examples,
+    notes: data.notes,
+  };
+}
+
+class RunContext {
+  private readonly byService = new Map<string, ServiceSample[]>();
+  private readonly kinds = new Map<string, ServiceKind>();
+  private readonly minConfidence: number;
+  private readonly userFacing: Set<string>;
+
+  constructor(
+    private readonly data: MonitorData,
+    private readonly graph: DependencyGraph,
+    private readonly options: AnalyzeOptions,
+  ) {
+    for (const s of [...data.samples].sort((a, b) => a.t - b.t)) {
+      const list = this.byService.get(s.service) ?? [];
+      list.push(s);
+      this.byService.set(s.service, list);
+    }
+    for (const n of graph.nodes) this.kinds.set(n.id, n.kind);
+    this.minConfidence = options.minConfidence ?? DEFAULT_MIN_CONFIDENCE;
+    const adj = adjacency(graph, this.minConfidence);
+    this.userFacing = new Set(
+      adj.ids.filter((id) => adj.dependents.get(id)!.size === 0 && adj.dependsOn.get(id)!.size > 0),
+    );
+    // A lone HTTP service with no dependents is an entry point too.
+    for (const n of graph.nodes)
+      if ((n.kind === "http" || n.kind === "grpc") && adj.dependents.get(n.id)?.size === 0)
+        this.userFacing.add(n.id);
+  }
+
+  analyzeStep(step: FaultStep): StepAnalysis {
+    const base = {
+      faultId: step.faultId,
+      target: step.target,
+      kind: step.kind,
+      description: step.description,
+      outcome: step.outcome?.status ?? "unknown",
+      ...(step.injectedAt ? { injectedAt: step.injectedAt } : {}),
+      ...(step.revertedAt ? { revertedAt: step.revertedAt } : {}),
+      expected: this.expected(step.target),
+    };
+    const empty = {
+      ...base,
+      analyzed: false,
+      severity: "none" as const,
+      severityReason: "not analysed",
+      impacted: [],
+      confirmedEdges: [],
+      hiddenEdges: [],
+      resilientEdges: [],
+      recoveredAfterMs: null,
+      summary: [],
+      charts: [],
+    };
+    const marks = this.data.marks.filter((m) => m.stepId === step.faultId);
+    const during = marks.find((m) => m.phase === "during");
+    if (!during)
+      return { ...empty, note: "no monitoring data for this fault (never injected or not monitored)" };
+    const after = marks.find((m) => m.phase === "after");
+    const stepSamples = this.data.samples.filter((s) => s.stepId === step.faultId);
+    const lastT = Math.max(during.t, ...stepSamples.map((s) => s.t));
+    const revertT = after?.t ?? lastT;
+    const windowSeconds = Math.max(1, (lastT - during.t + this.data.intervalMs) / 1000);
+
+    const impacts = new Map<string, ServiceImpact>();
+    for (const service of this.data.services) {
+      const all = this.byService.get(service) ?? [];
+      const window = all.filter((s) => s.stepId === step.faultId && s.phase !== "baseline");
+      let baseline = all.filter((s) => s.stepId === step.faultId && s.phase === "baseline");
+      if (baseline.length < (this.options.minBaselineSamples ?? 3))
+        baseline = all.filter((s) => s.phase === "baseline");
+      const dev = serviceDeviation({
+        service,
+        baseline,
+        window,
+        injectT: during.t,
+        revertT,
+        intervalMs: this.data.intervalMs,
+      });
+      if (!dev) continue;
+      const summary = [
+        ...dev.errors.map((e) => describeErrors(service, e, windowSeconds, (id) => this.kinds.get(id))),
+        ...dev.signals.filter((g) => !g.metric.startsWith("logs.")).map((g) => `${service}: ${g.text}`),
+      ];
+      impacts.set(service, { ...dev, summary });
+    }
+
+    const targetImpact = impacts.get(step.target);
+    impacts.delete(step.target);
+    const adj = adjacency(this.graph, this.minConfidence);
+    const direct = adj.dependents.get(step.target) ?? new Set<string>();
+    const expected = new Set(base.expected);
+    const impacted: ImpactedService[] = [...impacts.values()].map((i) => ({
+      ...i,
+      via: direct.has(i.service) ? "direct" : expected.has(i.service) ? "transitive" : "hidden",
+    }));
+    impacted.sort((a, b) => a.firstDeviationMs - b.firstDeviationMs || a.service.localeCompare(b.service));
+
+    const affected = new Set([step.target, ...impacted.map((i) => i.service)]);
+    const counted = this.graph.edges.filter((e) => e.confidence >= this.minConfidence && e.from !== e.to);
+    const confirmedEdges: EdgeRef[] = counted
+      .filter((e) => impacts.has(e.from) && affected.has(e.to))
+      .map(({ from, to }) => ({ from, to }));
+    const resilientEdges: EdgeRef[] = counted
+      .filter((e) => affected.has(e.to) && !affected.has(e.from))
+      .map(({ from, to }) => ({ from, to }));
+    const hiddenEdges = this.hiddenEdgesOf(step, impacted);
+
+    const { severity, reason } = severityOf({ targetImpact, impacted, userFacing: this.userFacing });
+    const everyone = [targetImpact, ...impacted].filter((i): i is ServiceImpact => i !== undefined);
+    const recoveredAfterMs = everyone.some((i) => i.recoveredAfterMs === null)
+      ? null
+      : Math.max(0, ...everyone.map((i) => i.recoveredAfterMs ?? 0));
+    const summary = [
+      ...(targetImpact ? targetImpact.summary.slice(0, 3) : [`${step.target}: no visible deviation`]),
+      ...impacted.flatMap((i) => i.summary.slice(0, 4)),
+      ...hiddenEdges.map((e) => `hidden dependency: ${e.from} -> ${e.to} (${e.detail})`),
+    ];
+    return {
+      ...base,
+      analyzed: true,
+      severity,
+      severityReason: reason,
+      ...(targetImpact ? { targetImpact } : {}),
+      impacted,
+      confirmedEdges,
+      hiddenEdges,
+      resilientEdges,
+      recoveredAfterMs,
+      summary,
+      charts: this.charts(step, [step.target, ...impacted.map((i) => i.service)], during.t, revertT),
+    };
+  }
+
+  private expected(target: string): string[] {
+    try {
+      return blastRadius(this.graph, target, this.minConfidence);
+    } catch {
+      return [];
+    }
+  }
+
+  private hasEdge(from: string, to: string): boolean {
+    return this.graph.edges.some((e) => e.from === from && e.to === to && e.confidence >= this.minConfidence);
+  }
+
+  /**
+   * An impacted service whose errors name a known peer it has no edge to depends on that peer; a
+   * service impacted with no path to the target (and naming no peer) depends on the target somehow.
+   */
+  private hiddenEdgesOf(step: FaultStep, impacted: ImpactedService[]): (EdgeRef & { detail: string })[] {
+    const out = new Map<string, EdgeRef & { detail: string }>();
+    const known = new Set(this.graph.nodes.map((n) => n.id));
+    for (const i of impacted) {
+      const named = i.errors.filter((e) => e.peer && known.has(e.peer) && e.peer !== i.service);
+      for (const e of named) {
+        if (this.hasEdge(i.service, e.peer!) || out.has(`${i.service}->${e.peer}`)) continue;
+        out.set(`${i.service}->${e.peer}`, {
+          from: i.service,
+          to: e.peer!,
+          detail: `${e.count} ${e.class} errors naming ${e.peer} while ${step.target} was under ${step.kind}`,
+        });
+      }
+      if (i.via === "hidden" && named.length === 0 && !this.hasEdge(i.service, step.target)) {
+        out.set(`${i.service}->${step.target}`, {
+          from: i.service,
+          to: step.target,
+          detail: `deviated (${i.signals.map((g) => g.metric).join(", ")}) while ${step.target} was under ${step.kind}, with no known path`,
+        });
+      }
+    }
+    return [...out.values()];
+  }
+
+  private charts(step: FaultStep, services: string[], injectT: number, revertT: number): ChartSeries[] {
+    const out: ChartSeries[] = [];
+    const metrics = [
+      {
+        key: "probe.p95Ms",
+        label: "HTTP probe p95",
+        unit: "ms",
+        value: (s: ServiceSample) => s.probes?.p95Ms,
+      },
+      CONTINUOUS_METRICS[0]!,
+      {
+        key: "logs.errorsPerTick",
+        label: "error log lines per tick",
+        unit: "lines",
+        value: (s: ServiceSample) => s.logs?.errors,
+      },
+      { key: "cpuPercent", label: "CPU", unit: "%", value: (s: ServiceSample) => s.cpuPercent },
+    ];
+    for (const service of services.slice(0, this.options.maxChartedServices ?? 6)) {
+      const samples = (this.byService.get(service) ?? []).filter((s) => s.stepId === step.faultId);
+      for (const m of metrics) {
+        const points: [number, number][] = [];
+        for (const s of samples) {
+          const v = m.value(s);
+          if (v !== undefined && Number.isFinite(v)) points.push([s.t - injectT, v]);
+        }
+        if (points.length < 2 || points.every((p) => p[1] === 0)) continue;
+        out.push({
+          service,
+          metric: m.key,
+          label: m.label,
+          unit: m.unit,
+          points: downsample(points, 300),
+          faultStartMs: 0,
+          faultEndMs: revertT - injectT,
+        });
+      }
+    }
+    return out;
+  }
+}
+
+function downsample(points: [number, number][], max: number): [number, number][] {
+  if (points.length <= max) return points;
+  const step = points.length / max;
+  return Array.from({ length: max }, (_, i) => points[Math.floor(i * step)]!);
+}
+
+function mergeHiddenEdges(steps: StepAnalysis[]): GraphEdge[] {
+  const edges = new Map<string, GraphEdge>();
+  for (const s of steps) {
+    for (const h of s.hiddenEdges) {
+      const key = `${h.from}->${h.to}`;
+      const confidence = h.detail.includes("naming")
+        ? HIDDEN_EDGE_CONFIDENCE.peerMentioned
+        : HIDDEN_EDGE_CONFIDENCE.coincident;
+      const e = edges.get(key) ?? { from: h.from, to: h.to, confidence, evidence: [] };
+      e.confidence = Math.max(e.confidence, confidence);
+      e.evidence.push({ source: "impact", detail: h.detail });
+      edges.set(key, e);
+    }
+  }
+  return [...edges.values()];
+}
+
+/** The graph plus impact edges: evidence is appended to existing edges, new edges are added. */
+export function withEdges(graph: DependencyGraph, extra: GraphEdge[]): DependencyGraph {
+  const edges = graph.edges.map((e) => ({ ...e, evidence: [...e.evidence] }));
+  for (const x of extra) {
+    const existing = edges.find((e) => e.from === x.from && e.to === x.to);
+    if (existing) {
+      existing.evidence.push(...x.evidence);
+      existing.confidence = Math.max(existing.confidence, x.confidence);
+    } else edges.push({ ...x, evidence: [...x.evidence] });
+  }
+  return { ...graph, nodes: [...graph.nodes], edges };
+}
+
+function timeline(record: RunRecord, steps: StepAnalysis[]): TimelineEvent[] {
+  const events: TimelineEvent[] = [];
+  const offset = (iso: string | undefined, ms: number | null | undefined) =>
+    iso && ms !== null && ms !== undefined ? new Date(Date.parse(iso) + ms).toISOString() : undefined;
+  for (const s of steps) {
+    if (s.injectedAt)
+      events.push({
+        at: s.injectedAt,
+        stepId: s.faultId,
+        service: s.target,
+        kind: "inject",
+        text: s.description,
+      });
+    if (s.revertedAt)
+      events.push({
+        at: s.revertedAt,
+        stepId: s.faultId,
+        service: s.target,
+        kind: "revert",
+        text: `reverted ${s.kind} on ${s.target}`,
+      });
+    for (const i of [...(s.targetImpact ? [s.targetImpact] : []), ...s.impacted]) {
+      const dev = offset(s.injectedAt, i.firstDeviationMs);
+      if (dev)
+        events.push({
+          at: dev,
+          stepId: s.faultId,
+          service: i.service,
+          kind: "deviation",
+          text: i.summary[0] ?? `${i.service} deviated`,
+        });
+      const rec = offset(s.revertedAt ?? s.injectedAt, i.recoveredAfterMs);
+      if (rec)
+        events.push({
+          at: rec,
+          stepId: s.faultId,
+          service: i.service,
+          kind: "recovery",
+          text: `${i.service} back to steady state`,
+        });
+    }
+  }
+  if (record.status === "aborted" && record.abortReason)
+    events.push({
+      at: record.endedAt ?? record.startedAt,
+      kind: "abort",
+      text: `run aborted: ${record.abortReason}`,
+    });
+  return events.sort((a, b) => a.at.localeCompare(b.at));
+}

@@ -1,0 +1,124 @@
+/** The impact analysis of a run: what each fault did, in data a report (or an API) renders. */
+import type { DependencyGraph, GraphEdge } from "../graph/types.js";
+import type { FaultKind } from "../run/record.js";
+import type { ErrorClass, LogExample } from "../monitor/types.js";
+
+export type Severity = "critical" | "major" | "minor" | "none";
+export type Via = "direct" | "transitive" | "hidden";
+export type SignalCategory = "availability" | "error" | "latency" | "resource";
+export type ErrorClassName = Exclude<ErrorClass, "none">;
+
+/** One metric that left its steady state during a fault. */
+export interface Signal {
+  metric: string;
+  category: SignalCategory;
+  /** Baseline median (or state) and the most extreme value seen in the fault window. */
+  baseline: number;
+  observed: number;
+  /** Robust z-score of `observed` (continuous metrics). */
+  z?: number;
+  /** Cliff's delta baseline vs fault window (continuous metrics). */
+  cliffsDelta?: number;
+  /** Window rate / baseline rate (count metrics, +1 smoothed). */
+  ratio?: number;
+  /** When it first deviated, ms after injection (negative: before the injection call returned). */
+  firstAtMs: number;
+  /** Plain words: "HTTP probe p95 12 ms -> 2015 ms (z 41)". */
+  text: string;
+}
+
+export interface ErrorCount {
+  class: ErrorClassName;
+  /** Service id (or host as written) the errors mention. */
+  peer?: string;
+  count: number;
+}
+
+export interface ServiceImpact {
+  service: string;
+  signals: Signal[];
+  errors: ErrorCount[];
+  /** ms after injection of the first deviation. */
+  firstDeviationMs: number;
+  /** ms after the revert until back in steady state; null when not back by the end of the window. */
+  recoveredAfterMs: number | null;
+  down: boolean;
+  unhealthy: boolean;
+  restarted: boolean;
+  /** Plain words, e.g. "storefront: timeouts on HTTP calls to sessions (37 in 20 s)". */
+  summary: string[];
+}
+
+export interface ImpactedService extends ServiceImpact {
+  via: Via;
+}
+
+export interface EdgeRef {
+  from: string;
+  to: string;
+}
+
+export interface ChartSeries {
+  service: string;
+  metric: string;
+  label: string;
+  unit: string;
+  /** [ms relative to injection, value]. */
+  points: [number, number][];
+  /** Fault window in the same time base. */
+  faultStartMs: number;
+  faultEndMs: number;
+}
+
+export interface StepAnalysis {
+  faultId: string;
+  target: string;
+  kind: FaultKind;
+  description: string;
+  outcome: string;
+  injectedAt?: string;
+  revertedAt?: string;
+  /** False when there was nothing to compare (injection failed, no samples). */
+  analyzed: boolean;
+  note?: string;
+  severity: Severity;
+  /** Which clause of the severity rule applied. */
+  severityReason: string;
+  /** The target's own deviation (expected by design; reported, not counted as impact). */
+  targetImpact?: ServiceImpact;
+  /** Services the graph says depend on the target (transitively). */
+  expected: string[];
+  impacted: ImpactedService[];
+  confirmedEdges: EdgeRef[];
+  hiddenEdges: (EdgeRef & { detail: string })[];
+  resilientEdges: EdgeRef[];
+  /** ms after the revert until every deviating service was back; 0 when nothing deviated; null if never. */
+  recoveredAfterMs: number | null;
+  summary: string[];
+  charts: ChartSeries[];
+}
+
+export interface TimelineEvent {
+  at: string;
+  stepId?: string;
+  service?: string;
+  kind: "inject" | "revert" | "deviation" | "recovery" | "abort";
+  text: string;
+}
+
+export interface RunAnalysis {
+  version: 1;
+  runId: string;
+  generatedAt: string;
+  intervalMs: number;
+  /** The severity rule, in words (also shown in reports). */
+  severityRule: string[];
+  steps: StepAnalysis[];
+  /** Edges found by impact across all steps (evidence source "impact"). */
+  hiddenEdges: GraphEdge[];
+  /** The graph with hidden edges added. */
+  graphAfter?: DependencyGraph;
+  timeline: TimelineEvent[];
+  examples: LogExample[];
+  notes: string[];
+}

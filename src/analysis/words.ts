@@ -1,0 +1,48 @@
+/** Plain-words descriptions of errors: "storefront: timeouts on HTTP calls to sessions (37 in 20 s)". */
+import type { ServiceKind } from "../discovery/profile.js";
+import type { ErrorClassName, ErrorCount } from "./types.js";
+
+const NOUN: Record<ErrorClassName, string> = {
+  timeout: "timeouts",
+  refused: "refused or reset connections",
+  dns: "DNS failures",
+  http5xx: "HTTP 5xx errors",
+  auth: "authentication failures",
+  oom: "out-of-memory errors",
+  crash: "crashes / stack traces",
+  error: "errors",
+};
+
+const PROTOCOL: Partial<Record<ServiceKind, string>> = {
+  http: "HTTP",
+  grpc: "gRPC",
+  postgresql: "PostgreSQL",
+  mysql: "MySQL",
+  redis: "Redis",
+  mongodb: "MongoDB",
+  rabbitmq: "AMQP",
+  kafka: "Kafka",
+  nats: "NATS",
+  mqtt: "MQTT",
+  memcached: "memcached",
+  elasticsearch: "Elasticsearch",
+  smtp: "SMTP",
+};
+
+export function errorClassNoun(cls: ErrorClassName): string {
+  return NOUN[cls];
+}
+
+export function describeErrors(
+  service: string,
+  error: ErrorCount,
+  windowSeconds: number,
+  kindOf: (id: string) => ServiceKind | undefined,
+): string {
+  const secs = Math.max(1, Math.round(windowSeconds));
+  const tail = `(${error.count} in ${secs} s)`;
+  if (!error.peer) return `${service}: ${NOUN[error.class]} ${tail}`;
+  const proto = PROTOCOL[kindOf(error.peer) ?? "unknown"];
+  const calls = proto ? `on ${proto} calls to ${error.peer}` : `talking to ${error.peer}`;
+  return `${service}: ${NOUN[error.class]} ${calls} ${tail}`;
+}

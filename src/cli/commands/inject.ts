@@ -1,0 +1,142 @@
+/**
+ * `faultline inject`: one fault on one service, in the foreground until it is reverted (after --duration,
+ * on Ctrl-C, or on SIGTERM). Everything is validated before anything changes.
+ */
+import { Command } from "commander";
+import { FaultInjectionError, FaultRevertError, InvalidInputError } from "../../errors.js";
+import type { FaultRegistry } from "../../faults/registry.js";
+import { defaultRegistry } from "../../faults/registry.js";
+import { dryRunRuntime } from "../../run/dry-run.js";
+import { NULL_JOURNAL } from "../../run/journal.js";
+import type { RunRecord } from "../../run/record.js";
+import { runSingleFault } from "../../run/runner.js";
+import { installSignalHandlers } from "../../run/signals.js";
+import { TargetResolver } from "../../run/targeting.js";
+import { parseDuration } from "../../util/duration.js";
+import { addStateDirOption, openChaosSession } from "../chaos-session.js";
+import { consoleObserver } from "../console-observer.js";
+import { addScopeOptions, collect, resolveScope, type ScopeOptions } from "../options.js";
+import { warn } from "../progress.js";
+import { openRuntime } from "../runtime.js";
+
+/** CLI flag (commander's camelCase) -> the option name fault families read. */
+const FAULT_OPTION_FLAGS = {
+  signal: "signal",
+  stopTimeout: "timeout",
+  latency: "latency",
+  jitter: "jitter",
+  loss: "loss",
+  rate: "rate",
+  peer: "peer",
+  port: "port",
+  direction: "direction",
+  dnsName: "name",
+  workers: "workers",
+  load: "load",
+  bytes: "bytes",
+} as const;
+
+type FaultFlags = { [K in keyof typeof FAULT_OPTION_FLAGS]?: string | string[] };
+
+interface InjectOptions extends ScopeOptions, FaultFlags {
+  target: string;
+  kind: string;
+  duration: string;
+  option: string[];
+  stateDir?: string;
+  dryRun?: boolean;
+}
+
+export function injectCommand(): Command {
+  const command = new Command("inject").description(
+    "inject one fault into one service and stay in the foreground until it is reverted",
+  );
+  addStateDirOption(addScopeOptions(command))
+    .requiredOption("-t, --target <service>", "compose service name or container name")
+    .requiredOption("-k, --kind <kind>", `fault kind: ${defaultRegistry().kinds().join(", ")}`)
+    .option("-d, --duration <duration>", "how long the fault stays in effect", "30s")
+    .option("--signal <signal>", "kill: the signal to send (default SIGKILL)")
+    .option("--stop-timeout <seconds>", "stop/restart: seconds between SIGTERM and SIGKILL")
+    .option("--latency <duration>", "latency: added delay, e.g. 200ms")
+    .option("--jitter <duration>", "latency: variation, e.g. 20ms")
+    .option("--loss <percent>", "loss: percent of packets dropped")
+    .option("--rate <rate>", "bandwidth: cap, e.g. 1mbit")
+    .option("--peer <service>", "network faults: only traffic with this service (repeatable)", collect, [])
+    .option("--port <port>", "network faults: only connections on this server port (repeatable)", collect, [])
+    .option("--direction <dir>", "network faults: out, in or both")
+    .option("--dns-name <name>", "dns: only queries for this name (repeatable)", collect, [])
+    .option("--workers <n>", "cpu/memory: stress workers")
+    .option("--load <percent>", "cpu: load per worker")
+    .option("--bytes <size>", "memory: how much to allocate, e.g. 256m")
+    .option("-o, --option <key=value>", "any other option of the fault kind (repeatable)", collect, [])
+    .option("--dry-run", "print every engine call it would make, change nothing", false)
+    .action(async (options: InjectOptions) => {
+      await inject(options);
+    });
+  return command;
+}
+
+/** The options record handed to the fault family: only what the user actually gave. */
+export function faultOptionsFromFlags(flags: FaultFlags & { option?: string[] }): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [flag, key] of Object.entries(FAULT_OPTION_FLAGS)) {
+    const value = flags[flag as keyof FaultFlags];
+    if (value === undefined || (Array.isArray(value) && value.length === 0)) continue;
+    out[key] = Array.isArray(value) && value.length === 1 ? value[0] : value;
+  }
+  for (const pair of flags.option ?? []) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new InvalidInputError(`bad --option "${pair}"`, "use --option key=value");
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+async function inject(options: InjectOptions): Promise<void> {
+  const registry: FaultRegistry = defaultRegistry();
+  registry.familyFor(options.kind);
+  const durationMs = parseDuration(options.duration, "--duration");
+  const faultOptions = faultOptionsFromFlags(options);
+  const scope = resolveScope(options);
+  if (scope.warning) warn(scope.warning);
+  const project = scope.selector.project;
+
+  // A dry run reads the engine but only describes its writes, and has nothing to recover or journal.
+  const session = options.dryRun ? undefined : await openChaosSession(options);
+  const runtime = session
+    ? session.runtime
+    : dryRunRuntime(await openRuntime(), (call) => process.stdout.write(`would run: ${call}\n`));
+  const resolver = new TargetResolver(runtime, scope.selector);
+  const target = await resolver.resolveService(options.target);
+  const fault = await registry.create(options.kind, target, faultOptions, durationMs, {
+    runtime,
+    resolveService: (n) => resolver.resolveService(n),
+  });
+  if (options.dryRun) process.stdout.write(`dry run: ${fault.describe()}\n`);
+
+  const guard = installSignalHandlers();
+  try {
+    const record = await runSingleFault(fault, {
+      runtime,
+      registry,
+      journal: session?.journal ?? NULL_JOURNAL,
+      resolver,
+      project,
+      dryRun: options.dryRun,
+      signal: guard.signal,
+      observer: options.dryRun ? undefined : consoleObserver(),
+    });
+    failOnOutcome(record);
+  } finally {
+    guard.dispose();
+  }
+  if (guard.exitCode !== undefined) process.exitCode = guard.exitCode;
+}
+
+function failOnOutcome(record: RunRecord): void {
+  const outcome = record.steps[0]?.outcome;
+  if (outcome?.status === "injection-failed") throw new FaultInjectionError(outcome.error);
+  if (outcome?.status === "revert-failed") {
+    throw new FaultRevertError(outcome.error, "run `faultline revert` to retry; the journal still holds it");
+  }
+}

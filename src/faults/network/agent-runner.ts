@@ -1,0 +1,200 @@
+/**
+ * Starting, stopping and cleaning up after the network agent: the only I/O of network faults.
+ * The agent joins the target's network namespace, applies its rules, says FAULTLINE-READY and then
+ * holds them until SIGTERM or its own deadline, reverting them itself before it exits.
+ */
+import type { DockerRuntime, HelperSpec } from "../../docker/types.js";
+import { LABELS } from "../../docker/types.js";
+import { FaultInjectionError, FaultRevertError } from "../../errors.js";
+import { AGENT_IMAGE } from "../agent.js";
+import type { ProxySpec } from "./rules.js";
+
+export interface AgentRunSpec {
+  faultId: string;
+  chainPrefix: string;
+  deadlineMs: number;
+  apply: string[][];
+  revert: string[][];
+  proxy?: ProxySpec;
+}
+
+export interface AgentLabels {
+  runId: string;
+  faultId: string;
+  targetId: string;
+  deadlineMs: number;
+}
+
+const POLL_MS = 40;
+const READY_TIMEOUT_MS = 15_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+/** The helper spec of an agent in `targetId`'s network namespace (pure; unit-tested). */
+export function agentHelperSpec(
+  targetId: string,
+  cmd: string[],
+  labels: AgentLabels,
+  role: HelperSpec["role"] = "agent",
+): HelperSpec {
+  return {
+    image: AGENT_IMAGE,
+    cmd,
+    role,
+    networkMode: `container:${targetId}`,
+    capAdd: ["NET_ADMIN"],
+    labels: {
+      [LABELS.run]: labels.runId,
+      [LABELS.fault]: labels.faultId,
+      [LABELS.target]: labels.targetId,
+      [LABELS.deadline]: String(labels.deadlineMs),
+    },
+  };
+}
+
+/** Finds a marker line ("FAULTLINE-READY {json}") in agent output. */
+export function findMarker(stdout: string, marker: string): Record<string, unknown> | undefined {
+  for (const line of stdout.split("\n")) {
+    if (line.startsWith(marker)) {
+      const rest = line.slice(marker.length).trim();
+      try {
+        return rest ? (JSON.parse(rest) as Record<string, unknown>) : {};
+      } catch {
+        return {};
+      }
+    }
+  }
+  return undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Explains a failed apply in words a user can act on. */
+export function explainApplyErrors(errors: string[]): string {
+  const text = errors.join("; ");
+  if (/Exclusivity flag|File exists/i.test(text)) {
+    return `${text} (another tc fault already holds this interface's root or ingress qdisc: tc faults stack one per direction, iptables faults stack freely)`;
+  }
+  return text;
+}
+
+/**
+ * Starts the agent and waits until its rules are in effect. On failure the agent has already reverted
+ * whatever it applied; it is removed and FaultInjectionError thrown. `onStarted` learns the id first.
+ */
+export async function startAgent(
+  runtime: DockerRuntime,
+  targetId: string,
+  spec: AgentRunSpec,
+  labels: AgentLabels,
+  onStarted: (id: string) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<string> {
+  const id = await runtime.helpers.start({
+    ...agentHelperSpec(targetId, ["fl-agent", "run", JSON.stringify(spec)], labels),
+    name: `faultline-agent-${spec.faultId}`,
+  });
+  await onStarted(id);
+  const until = Date.now() + READY_TIMEOUT_MS;
+  let failure: string | undefined;
+  while (Date.now() < until) {
+    const out = await runtime.helpers.output(id).catch(() => undefined);
+    if (!out) {
+      failure = "the agent container vanished";
+      break;
+    }
+    if (findMarker(out.stdout, "FAULTLINE-READY") !== undefined) return id;
+    const failed = findMarker(out.stdout, "FAULTLINE-FAILED");
+    if (failed !== undefined) {
+      failure = explainApplyErrors((failed.errors as string[] | undefined) ?? ["unknown error"]);
+      break;
+    }
+    const info = await runtime.inspect(id).catch(() => undefined);
+    if (!info || info.state === "exited" || info.state === "dead") {
+      failure = `the agent exited (code ${info?.exitCode ?? "?"}): ${(out.stderr || out.stdout).slice(-400)}`;
+      break;
+    }
+    if (signal?.aborted) {
+      failure = "aborted before the fault took effect";
+      break;
+    }
+    await sleep(POLL_MS);
+  }
+  failure ??= `the agent did not apply its rules within ${READY_TIMEOUT_MS} ms`;
+  await stopAgent(runtime, id).catch(() => undefined);
+  throw new FaultInjectionError(
+    `network fault ${spec.faultId} could not be applied: ${failure}`,
+    "nothing was left in place",
+  );
+}
+
+export interface StopResult {
+  /** The agent reported a clean revert (rules gone, nothing left over). */
+  clean: boolean;
+  detail: string;
+}
+
+/** SIGTERM, wait for the agent to revert its rules, read its verdict, remove it. Idempotent. */
+export async function stopAgent(runtime: DockerRuntime, id: string): Promise<StopResult> {
+  let detail = "";
+  let clean = false;
+  const info = await runtime.inspect(id).catch(() => undefined);
+  if (!info) return { clean: false, detail: "agent container gone" };
+  try {
+    if (info.state === "running") await runtime.kill(id, "SIGTERM").catch(() => undefined);
+    await runtime.helpers.wait(id, { timeoutMs: STOP_TIMEOUT_MS });
+    const out = await runtime.helpers.output(id);
+    const verdict = findMarker(out.stdout, "FAULTLINE-REVERTED");
+    const leftovers = (verdict?.leftovers as string[] | undefined) ?? [];
+    clean = verdict !== undefined && leftovers.length === 0;
+    detail = verdict ? JSON.stringify(verdict) : `no revert report: ${out.stdout.slice(-300)}`;
+  } catch (e) {
+    detail = `agent did not stop cleanly: ${(e as Error).message}`;
+  } finally {
+    await runtime.helpers.remove(id);
+  }
+  return { clean, detail };
+}
+
+/**
+ * Runs a one-shot agent that undoes a fault from its revert commands and sweeps every rule and chain
+ * carrying its id: for agents that died without reverting. Throws FaultRevertError if rules remain.
+ */
+export async function cleanupInNamespace(
+  runtime: DockerRuntime,
+  targetId: string,
+  spec: Pick<AgentRunSpec, "faultId" | "chainPrefix" | "revert">,
+  labels: AgentLabels,
+): Promise<void> {
+  const target = await runtime.inspect(targetId).catch(() => undefined);
+  // Rules live in the target's namespace: if it is gone or stopped, so are they.
+  if (!target || (target.state !== "running" && target.state !== "paused")) return;
+  const result = await runtime.helpers.run(
+    agentHelperSpec(targetId, ["fl-agent", "cleanup", JSON.stringify(spec)], labels, "probe"),
+    {
+      timeoutMs: 30_000,
+    },
+  );
+  const verdict = findMarker(result.stdout, "FAULTLINE-CLEANED");
+  const leftovers = (verdict?.leftovers as string[] | undefined) ?? [];
+  if (!verdict || leftovers.length) {
+    throw new FaultRevertError(
+      `network fault ${spec.faultId} may still be in place on ${target.name}: ${leftovers.join("; ") || result.stderr.slice(-300)}`,
+      `inspect with: docker run --rm --network container:${target.name} --cap-add NET_ADMIN ${AGENT_IMAGE} fl-agent show`,
+    );
+  }
+}
+
+/** iptables (both backends), tc and links of a container's namespace, as the agent prints them. */
+export async function showRules(runtime: DockerRuntime, targetId: string): Promise<string> {
+  const result = await runtime.helpers.run(
+    {
+      image: AGENT_IMAGE,
+      cmd: ["fl-agent", "show"],
+      role: "probe",
+      networkMode: `container:${targetId}`,
+      capAdd: ["NET_ADMIN"],
+    },
+    { timeoutMs: 20_000 },
+  );
+  return result.stdout;
+}

@@ -1,0 +1,219 @@
+/**
+ * One network fault on one container: plans its rules when injected (the kernel decides the mechanism),
+ * journals the plan, hands it to an agent in the target's namespace and stops that agent to revert.
+ */
+import { randomBytes } from "node:crypto";
+import type { DockerRuntime } from "../../docker/types.js";
+import { FaultInjectionError, FaultRevertError, InvalidInputError } from "../../errors.js";
+import type { FaultKind, FaultMechanism } from "../../run/record.js";
+import { formatDuration } from "../../util/duration.js";
+import { log } from "../../util/log.js";
+import { AGENT_PROXY_UID, ensureAgentImage } from "../agent.js";
+import { networkCapabilities } from "../capabilities.js";
+import type { Fault, FaultContext, FaultTarget, JournalFaultEntry } from "../fault.js";
+import type { AgentRunSpec } from "./agent-runner.js";
+import { cleanupInNamespace, startAgent, stopAgent } from "./agent-runner.js";
+import type { NetworkOptions } from "./options.js";
+import type { RulePlan } from "./rules.js";
+import { buildRulePlan, chainPrefix } from "./rules.js";
+
+/** The agent outlives the planned end by this much before reverting on its own (faultline reverts first). */
+export const DEADMAN_GRACE_MS = 5_000;
+
+/** What the journal's `undo` holds for a network fault. */
+export interface NetworkUndo {
+  tag: string;
+  chainPrefix: string;
+  revert: string[][];
+}
+
+export function newFaultTag(): string {
+  return randomBytes(4).toString("hex");
+}
+
+function describeScope(o: NetworkOptions, peers: string[]): string {
+  const ports = o.ports.length ? `:${o.ports.join(",")}` : "";
+  const towards = peers.length
+    ? ` <-> ${peers.join(",")}${ports}`
+    : ports
+      ? ` on port ${o.ports.join(",")}`
+      : "";
+  const direction = { out: "outgoing", in: "incoming", both: "both ways" }[o.direction];
+  return `${towards} (${direction})`;
+}
+
+export function describeNetworkFault(
+  o: NetworkOptions,
+  service: string,
+  peers: string[],
+  mechanism?: FaultMechanism,
+): string {
+  const via = mechanism ? ` via ${mechanism}` : "";
+  const scope = describeScope(o, peers);
+  switch (o.kind) {
+    case "latency": {
+      const jitter = o.jitterMs ? ` ±${formatDuration(o.jitterMs)}` : "";
+      return `add ${formatDuration(o.latencyMs ?? 0)}${jitter} latency on ${service}${scope}${via}`;
+    }
+    case "loss":
+      return `drop ${o.lossPercent}% of packets on ${service}${scope}${via}`;
+    case "bandwidth":
+      return `limit bandwidth to ${formatBits(o.rateBitsPerSecond ?? 0)} on ${service}${scope}${via}`;
+    case "partition":
+      return `partition ${service}${peers.length || o.ports.length ? scope : ` from every peer (${o.direction})`}${via}`;
+    case "dns":
+      return `fail DNS lookups of ${o.dnsNames.length ? o.dnsNames.join(", ") : "every name"} from ${service}${via}`;
+  }
+}
+
+function formatBits(bits: number): string {
+  if (bits >= 1e9) return `${+(bits / 1e9).toFixed(2)}gbit/s`;
+  if (bits >= 1e6) return `${+(bits / 1e6).toFixed(2)}mbit/s`;
+  return `${+(bits / 1e3).toFixed(2)}kbit/s`;
+}
+
+export class NetworkFault implements Fault {
+  readonly id: string;
+  private plan?: RulePlan;
+  private agentId?: string;
+  private runId = "";
+  private deadline: number;
+  private reverted = false;
+
+  constructor(
+    readonly kind: FaultKind,
+    readonly target: FaultTarget,
+    readonly durationMs: number,
+    private readonly options: NetworkOptions,
+    private readonly rawOptions: Record<string, unknown>,
+    private readonly peerIps: string[],
+    private readonly tag: string = newFaultTag(),
+  ) {
+    this.id = `${kind}-${tag}`;
+    this.deadline = Date.now() + durationMs + DEADMAN_GRACE_MS;
+  }
+
+  get mechanism(): FaultMechanism | undefined {
+    return this.plan?.mechanism;
+  }
+
+  describe(): string {
+    return describeNetworkFault(this.options, this.target.service, this.options.peers, this.plan?.mechanism);
+  }
+
+  journalEntry(): JournalFaultEntry {
+    const undo: NetworkUndo = {
+      tag: this.tag,
+      chainPrefix: chainPrefix(this.tag),
+      revert: this.plan?.revert ?? [],
+    };
+    return {
+      faultId: this.id,
+      runId: this.runId,
+      kind: this.kind,
+      target: { ...this.target },
+      options: { ...this.rawOptions, peerIps: this.peerIps },
+      mechanism: this.plan?.mechanism,
+      helperContainerIds: this.agentId ? [this.agentId] : [],
+      deadline: this.deadline,
+      undo: { ...undo },
+    };
+  }
+
+  async inject(ctx: FaultContext, signal: AbortSignal): Promise<void> {
+    this.runId = ctx.runId;
+    if (signal.aborted) throw new FaultInjectionError(`fault ${this.id} aborted before injection`);
+    await ensureAgentImage(ctx.runtime);
+    const caps = await networkCapabilities(ctx.runtime);
+    try {
+      this.plan = buildRulePlan({
+        faultId: this.id,
+        tag: this.tag,
+        options: this.options,
+        peerIps: this.peerIps,
+        caps,
+        proxyUid: AGENT_PROXY_UID,
+      });
+    } catch (e) {
+      if (e instanceof InvalidInputError) throw new FaultInjectionError(e.message, e.hint, { cause: e });
+      throw e;
+    }
+    this.deadline = Date.now() + this.durationMs + DEADMAN_GRACE_MS;
+    await ctx.record(this.journalEntry());
+    const spec: AgentRunSpec = {
+      faultId: this.id,
+      chainPrefix: chainPrefix(this.tag),
+      deadlineMs: this.deadline,
+      apply: this.plan.apply,
+      revert: this.plan.revert,
+      proxy: this.plan.proxy,
+    };
+    const labels = {
+      runId: ctx.runId,
+      faultId: this.id,
+      targetId: this.target.containerId,
+      deadlineMs: this.deadline,
+    };
+    await startAgent(
+      ctx.runtime,
+      this.target.containerId,
+      spec,
+      labels,
+      async (id) => {
+        this.agentId = id;
+        await ctx.record(this.journalEntry());
+      },
+      signal,
+    ).catch(async (e: unknown) => {
+      this.agentId = undefined;
+      await ctx.record(this.journalEntry()).catch(() => undefined);
+      throw e;
+    });
+    log.debug({ fault: this.id, mechanism: this.plan.mechanism }, "network fault in effect");
+  }
+
+  async revert(ctx: FaultContext): Promise<void> {
+    if (this.reverted) return;
+    await revertNetwork(ctx.runtime, this.journalEntry());
+    this.reverted = true;
+    this.agentId = undefined;
+  }
+}
+
+/** Stops the fault's agent(s); when one did not report a clean revert, sweeps the namespace. */
+export async function revertNetwork(runtime: DockerRuntime, entry: JournalFaultEntry): Promise<void> {
+  const undo = entry.undo as Partial<NetworkUndo>;
+  const prefix = undo.chainPrefix ?? chainPrefix(entry.faultId.split("-").pop() ?? "");
+  const ids = new Set(entry.helperContainerIds);
+  // An agent started just before a crash may not be in the journal yet: its labels still name the fault.
+  const labelled = await runtime.helpers.listOwned([`faultline.fault=${entry.faultId}`]).catch(() => []);
+  for (const c of labelled) ids.add(c.id);
+  let clean = ids.size > 0;
+  const details: string[] = [];
+  for (const id of ids) {
+    const result = await stopAgent(runtime, id);
+    clean &&= result.clean;
+    details.push(result.detail);
+  }
+  if (clean) return;
+  try {
+    await cleanupInNamespace(
+      runtime,
+      entry.target.containerId,
+      { faultId: entry.faultId, chainPrefix: prefix, revert: undo.revert ?? [] },
+      {
+        runId: entry.runId,
+        faultId: entry.faultId,
+        targetId: entry.target.containerId,
+        deadlineMs: entry.deadline,
+      },
+    );
+  } catch (e) {
+    if (e instanceof FaultRevertError) throw e;
+    throw new FaultRevertError(
+      `could not verify that network fault ${entry.faultId} is gone from ${entry.target.containerName}: ${(e as Error).message}`,
+      details.join("; ") || undefined,
+      { cause: e },
+    );
+  }
+}

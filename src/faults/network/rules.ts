@@ -1,0 +1,482 @@
+/**
+ * Pure builders of the command lines the agent runs in the target's network namespace: iptables chains
+ * (one set per fault, jumped to from the built-in hooks with a "faultline:<id>" comment) and tc trees.
+ * Apply order builds a chain completely before the jump that switches it on; revert removes the jump
+ * first. `iptables` is resolved by the agent to the backend Docker itself uses in that namespace.
+ */
+import { InvalidInputError } from "../../errors.js";
+import type { FaultMechanism } from "../../run/record.js";
+import type { Direction, NetworkOptions } from "./options.js";
+
+export interface NetworkCapabilities {
+  netem: boolean;
+  tbf: boolean;
+  htb: boolean;
+  ifb: boolean;
+  statistic: boolean;
+  owner: boolean;
+  string: boolean;
+  conntrack: boolean;
+  redirect: boolean;
+  iptablesBackend: string;
+}
+
+export interface ProxyListener {
+  /** Placeholder name: "{name}" in commands becomes the port the proxy bound. */
+  name: "outPort" | "inPort";
+  toUpstreamMs: number;
+  toDownstreamMs: number;
+  connectDelayMs: number;
+}
+
+export interface ProxySpec {
+  listeners: ProxyListener[];
+  jitterMs: number;
+  drainSeconds: number;
+}
+
+export interface RulePlan {
+  mechanism: FaultMechanism;
+  apply: string[][];
+  revert: string[][];
+  proxy?: ProxySpec;
+}
+
+export interface RulePlanInput {
+  faultId: string;
+  /** 8 hex chars unique to the fault: names its chains, tc handle and ifb device. */
+  tag: string;
+  options: NetworkOptions;
+  peerIps: string[];
+  caps: NetworkCapabilities;
+  proxyUid: number;
+  /** Interface tc shapes (the target's first network). */
+  device?: string;
+}
+
+export const chainPrefix = (tag: string): string => `FL-${tag}`;
+export const commentFor = (faultId: string): string => `faultline:${faultId}`;
+export const ifbDevice = (tag: string): string => `flb${tag}`;
+
+/** A tc major handle from the tag: never 0 and never ffff (ingress). */
+export function tcHandle(tag: string): string {
+  return ((parseInt(tag.slice(0, 4), 16) % 0xfffd) + 1).toString(16);
+}
+
+const DIRECTIONS: Record<Direction, ("out" | "in")[]> = { out: ["out"], in: ["in"], both: ["out", "in"] };
+
+/** Packet-level matches for peers x ports; ports match either side (the connection's server port). */
+function packetMatches(way: "out" | "in", peerIps: string[], ports: number[]): string[][] {
+  const addr = way === "out" ? "-d" : "-s";
+  const peers: string[][] = peerIps.length ? peerIps.map((ip) => [addr, `${ip}/32`]) : [[]];
+  const portMatches: string[][] = ports.length
+    ? ports.flatMap((p) =>
+        ["tcp", "udp"].flatMap((proto) => [
+          ["-p", proto, "-m", proto, "--dport", String(p)],
+          ["-p", proto, "-m", proto, "--sport", String(p)],
+        ]),
+      )
+    : [[]];
+  return peers.flatMap((peer) => portMatches.map((port) => [...peer, ...port]));
+}
+
+interface Hook {
+  table: "filter" | "nat" | "raw";
+  builtin: "OUTPUT" | "INPUT" | "PREROUTING";
+  chain: string;
+  rules: string[][];
+}
+
+/** Chains first, jump last (apply); jump first, chains last (revert). Extra chains are goto targets. */
+function chainCommands(
+  faultId: string,
+  hooks: Hook[],
+  extra: { table: string; chain: string; rules: string[][] }[],
+) {
+  const comment = ["-m", "comment", "--comment", commentFor(faultId)];
+  const apply: string[][] = [];
+  const revert: string[][] = [];
+  for (const c of [...extra, ...hooks]) {
+    apply.push(["iptables", "-t", c.table, "-N", c.chain]);
+    for (const r of c.rules) apply.push(["iptables", "-t", c.table, "-A", c.chain, ...r]);
+  }
+  for (const h of hooks)
+    apply.push(["iptables", "-t", h.table, "-I", h.builtin, "1", ...comment, "-j", h.chain]);
+  for (const h of hooks) revert.push(["iptables", "-t", h.table, "-D", h.builtin, ...comment, "-j", h.chain]);
+  for (const c of [...hooks, ...extra]) {
+    revert.push(["iptables", "-t", c.table, "-F", c.chain]);
+    revert.push(["iptables", "-t", c.table, "-X", c.chain]);
+  }
+  return { apply, revert };
+}
+
+function lossPlan(input: RulePlanInput): RulePlan {
+  const { options: o, tag } = input;
+  const prefix = chainPrefix(tag);
+  const actionChain = `${prefix}-L`;
+  const probability = ((o.lossPercent ?? 0) / 100).toFixed(4);
+  // Goto (not jump) the action chain so a packet matching several selectors gets one draw, not several.
+  const hooks: Hook[] = DIRECTIONS[o.direction].map((way) => ({
+    table: "filter",
+    builtin: way === "out" ? "OUTPUT" : "INPUT",
+    chain: `${prefix}-${way === "out" ? "O" : "I"}`,
+    rules: packetMatches(way, input.peerIps, o.ports).map((m) => [
+      "!",
+      way === "out" ? "-o" : "-i",
+      "lo",
+      ...m,
+      "-g",
+      actionChain,
+    ]),
+  }));
+  const extra = [
+    {
+      table: "filter",
+      chain: actionChain,
+      rules: [["-m", "statistic", "--mode", "random", "--probability", probability, "-j", "DROP"]],
+    },
+  ];
+  return { mechanism: "iptables-statistic", ...chainCommands(input.faultId, hooks, extra) };
+}
+
+function partitionPlan(input: RulePlanInput): RulePlan {
+  const { options: o, tag } = input;
+  const prefix = chainPrefix(tag);
+  const hooks: Hook[] = DIRECTIONS[o.direction].map((way) => ({
+    table: "filter",
+    builtin: way === "out" ? "OUTPUT" : "INPUT",
+    chain: `${prefix}-${way === "out" ? "O" : "I"}`,
+    // Inserted at the top, so established flows are cut too (packets vanish: a real partition sends no RST).
+    rules: packetMatches(way, input.peerIps, o.ports).map((m) => [
+      "!",
+      way === "out" ? "-o" : "-i",
+      "lo",
+      ...m,
+      "-j",
+      "DROP",
+    ]),
+  }));
+  return { mechanism: "iptables-drop", ...chainCommands(input.faultId, hooks, []) };
+}
+
+/** DNS wire format of a name's labels, as an iptables hex-string: db.internal -> |02 64 62 08 69 ...|. */
+export function dnsHexString(name: string): string {
+  const bytes: number[] = [];
+  for (const label of name.split(".")) {
+    bytes.push(label.length, ...Buffer.from(label, "ascii"));
+  }
+  return `|${bytes.map((b) => b.toString(16).padStart(2, "0")).join(" ")}|`;
+}
+
+function dnsPlan(input: RulePlanInput): RulePlan {
+  const { options: o, tag, caps } = input;
+  if (o.dnsNames.length && !caps.string) {
+    throw new InvalidInputError(
+      "this kernel has no iptables string match, so DNS failure cannot be scoped to a name",
+      "drop the name to fail every DNS query of the target",
+    );
+  }
+  // --ctorigdstport sees port 53 even after Docker's embedded DNS rewrote it to its own random port.
+  const selectors: string[][] = o.dnsNames.length
+    ? o.dnsNames.map((n) => ["-m", "string", "--algo", "bm", "--icase", "--hex-string", dnsHexString(n)])
+    : [[]];
+  const rules = selectors.flatMap((sel) => [
+    [
+      "-p",
+      "udp",
+      "-m",
+      "conntrack",
+      "--ctorigdstport",
+      "53",
+      ...sel,
+      "-j",
+      "REJECT",
+      "--reject-with",
+      "icmp-port-unreachable",
+    ],
+    [
+      "-p",
+      "tcp",
+      "-m",
+      "conntrack",
+      "--ctorigdstport",
+      "53",
+      ...sel,
+      "-j",
+      "REJECT",
+      "--reject-with",
+      "tcp-reset",
+    ],
+  ]);
+  const hooks: Hook[] = [{ table: "filter", builtin: "OUTPUT", chain: `${chainPrefix(tag)}-O`, rules }];
+  return { mechanism: "dns-block", ...chainCommands(input.faultId, hooks, []) };
+}
+
+/** Userspace latency: REDIRECT scoped TCP connections (both the target's and those to it) to the proxy. */
+function proxyLatencyPlan(input: RulePlanInput): RulePlan {
+  const { options: o, tag } = input;
+  if (!input.caps.redirect || !input.caps.owner) {
+    throw new InvalidInputError(
+      "this kernel has neither sch_netem nor iptables REDIRECT/owner: latency is unavailable",
+    );
+  }
+  const latency = o.latencyMs ?? 0;
+  const out = o.direction !== "in";
+  const inn = o.direction !== "out";
+  const prefix = chainPrefix(tag);
+  const tcpMatches = (addr: "-d" | "-s"): string[][] => {
+    const peers = input.peerIps.length ? input.peerIps.map((ip) => [addr, `${ip}/32`]) : [[]];
+    const ports = o.ports.length ? o.ports.map((p) => ["--dport", String(p)]) : [[]];
+    return peers.flatMap((peer) => ports.map((port) => ["-p", "tcp", "-m", "tcp", ...peer, ...port]));
+  };
+  const hooks: Hook[] = [
+    {
+      table: "nat",
+      builtin: "OUTPUT",
+      chain: `${prefix}-O`,
+      rules: [
+        // The proxy's own upstream connections and loopback pass untouched.
+        ["-m", "owner", "--uid-owner", String(input.proxyUid), "-j", "RETURN"],
+        ["-d", "127.0.0.0/8", "-j", "RETURN"],
+        ...tcpMatches("-d").map((m) => [...m, "-j", "REDIRECT", "--to-ports", "{outPort}"]),
+      ],
+    },
+    {
+      table: "nat",
+      builtin: "PREROUTING",
+      chain: `${prefix}-P`,
+      rules: tcpMatches("-s").map((m) => [...m, "-j", "REDIRECT", "--to-ports", "{inPort}"]),
+    },
+  ];
+  const proxy: ProxySpec = {
+    listeners: [
+      // Connections the target opens: its requests leave (out), the answers arrive (in).
+      {
+        name: "outPort",
+        toUpstreamMs: out ? latency : 0,
+        toDownstreamMs: inn ? latency : 0,
+        connectDelayMs: latency * ((out ? 1 : 0) + (inn ? 1 : 0)),
+      },
+      // Connections to the target: requests arrive (in), its answers leave (out).
+      {
+        name: "inPort",
+        toUpstreamMs: inn ? latency : 0,
+        toDownstreamMs: out ? latency : 0,
+        connectDelayMs: 0,
+      },
+    ],
+    jitterMs: o.jitterMs ?? 0,
+    drainSeconds: 1,
+  };
+  return { mechanism: "delay-proxy", ...chainCommands(input.faultId, hooks, []), proxy };
+}
+
+/** u32 selectors for peers x ports on a device whose packets travel `way` relative to the target. */
+function u32Selectors(way: "out" | "in", peerIps: string[], ports: number[]): string[][] {
+  const addr = way === "out" ? "dst" : "src";
+  const peers = peerIps.length ? peerIps.map((ip) => ["match", "ip", addr, `${ip}/32`]) : [[]];
+  const portSel = ports.length
+    ? ports.flatMap((p) => [
+        ["match", "ip", "dport", String(p), "0xffff"],
+        ["match", "ip", "sport", String(p), "0xffff"],
+      ])
+    : [[]];
+  return peers.flatMap((peer) => portSel.map((port) => [...peer, ...port]));
+}
+
+type Leaf = { qdisc: string[] } | { rate: string; burst: string };
+
+/**
+ * One tc tree on `dev`. Unscoped: the leaf as root qdisc. Scoped: an htb root whose unclassified
+ * traffic passes untouched (default 0) and one class for the selected traffic (prio is not needed and
+ * not always compiled in; htb is).
+ */
+function tcTree(dev: string, handle: string, leaf: Leaf, selectors: string[][], scoped: boolean): string[][] {
+  const cmds: string[][] = [];
+  if (!scoped) {
+    if ("qdisc" in leaf)
+      cmds.push(["tc", "qdisc", "add", "dev", dev, "root", "handle", `${handle}:`, ...leaf.qdisc]);
+    else
+      cmds.push([
+        "tc",
+        "qdisc",
+        "add",
+        "dev",
+        dev,
+        "root",
+        "handle",
+        `${handle}:`,
+        "tbf",
+        "rate",
+        leaf.rate,
+        "burst",
+        leaf.burst,
+        "latency",
+        "100ms",
+      ]);
+    return cmds;
+  }
+  cmds.push(["tc", "qdisc", "add", "dev", dev, "root", "handle", `${handle}:`, "htb", "default", "0"]);
+  if ("qdisc" in leaf) {
+    cmds.push([
+      "tc",
+      "class",
+      "add",
+      "dev",
+      dev,
+      "parent",
+      `${handle}:`,
+      "classid",
+      `${handle}:1`,
+      "htb",
+      "rate",
+      "100gbit",
+    ]);
+    cmds.push(["tc", "qdisc", "add", "dev", dev, "parent", `${handle}:1`, ...leaf.qdisc]);
+  } else {
+    cmds.push([
+      "tc",
+      "class",
+      "add",
+      "dev",
+      dev,
+      "parent",
+      `${handle}:`,
+      "classid",
+      `${handle}:1`,
+      "htb",
+      "rate",
+      leaf.rate,
+      "ceil",
+      leaf.rate,
+      "burst",
+      leaf.burst,
+    ]);
+  }
+  for (const sel of selectors) {
+    cmds.push([
+      "tc",
+      "filter",
+      "add",
+      "dev",
+      dev,
+      "parent",
+      `${handle}:`,
+      "protocol",
+      "ip",
+      "prio",
+      "1",
+      "u32",
+      ...sel,
+      "flowid",
+      `${handle}:1`,
+    ]);
+  }
+  return cmds;
+}
+
+/** Egress trees on the device, ingress ones on an ifb the ingress traffic is mirrored to. */
+function tcPlan(input: RulePlanInput, leaf: Leaf, mechanism: FaultMechanism): RulePlan {
+  const { options: o, tag } = input;
+  const dev = input.device ?? "eth0";
+  const handle = tcHandle(tag);
+  const scoped = input.peerIps.length > 0 || o.ports.length > 0;
+  const apply: string[][] = [];
+  const revert: string[][] = [];
+  for (const way of DIRECTIONS[o.direction]) {
+    const selectors = u32Selectors(way, input.peerIps, o.ports);
+    if (way === "out") {
+      apply.push(...tcTree(dev, handle, leaf, selectors, scoped));
+      revert.push(["tc", "qdisc", "del", "dev", dev, "root", "handle", `${handle}:`]);
+    } else {
+      if (!input.caps.ifb)
+        throw new InvalidInputError(
+          "this kernel has no ifb device: incoming traffic cannot be shaped",
+          'use direction "out"',
+        );
+      const ifb = ifbDevice(tag);
+      apply.push(["ip", "link", "add", ifb, "type", "ifb"], ["ip", "link", "set", "dev", ifb, "up"]);
+      apply.push(...tcTree(ifb, handle, leaf, selectors, scoped));
+      apply.push(["tc", "qdisc", "add", "dev", dev, "handle", "ffff:", "ingress"]);
+      apply.push([
+        "tc",
+        "filter",
+        "add",
+        "dev",
+        dev,
+        "parent",
+        "ffff:",
+        "protocol",
+        "ip",
+        "u32",
+        "match",
+        "u32",
+        "0",
+        "0",
+        "action",
+        "mirred",
+        "egress",
+        "redirect",
+        "dev",
+        ifb,
+      ]);
+      revert.push(["tc", "qdisc", "del", "dev", dev, "ingress"], ["ip", "link", "del", ifb]);
+    }
+  }
+  return { mechanism, apply, revert };
+}
+
+/** netem argument list: delay L [J [C%]] and/or loss P% [C%]. */
+export function netemArgs(o: NetworkOptions): string[] {
+  const args = ["netem"];
+  if (o.latencyMs) {
+    args.push("delay", `${o.latencyMs}ms`);
+    if (o.jitterMs) {
+      args.push(`${o.jitterMs}ms`);
+      if (o.correlationPercent) args.push(`${o.correlationPercent}%`);
+    }
+  }
+  if (o.lossPercent) {
+    args.push("loss", `${o.lossPercent}%`);
+    if (o.correlationPercent && !o.latencyMs) args.push(`${o.correlationPercent}%`);
+  }
+  return args;
+}
+
+/** tbf wants a bucket of at least one MTU; 20 ms worth of rate keeps small rates smooth. */
+export function burstFor(bitsPerSecond: number): string {
+  return `${Math.max(16_000, Math.ceil(bitsPerSecond / 8 / 50))}b`;
+}
+
+export function formatRate(bitsPerSecond: number): string {
+  return `${bitsPerSecond}bit`;
+}
+
+/** The commands (and proxy) realising one network fault given what the kernel offers. */
+export function buildRulePlan(input: RulePlanInput): RulePlan {
+  const { options: o, caps } = input;
+  switch (o.kind) {
+    case "latency":
+      return caps.netem ? tcPlan(input, { qdisc: netemArgs(o) }, "tc-netem") : proxyLatencyPlan(input);
+    case "loss":
+      // iptables statistic stacks with any tc fault; netem only when statistic is missing or correlation asked.
+      if (caps.statistic && !(caps.netem && o.correlationPercent)) return lossPlan(input);
+      if (caps.netem) return tcPlan(input, { qdisc: netemArgs(o) }, "tc-netem");
+      throw new InvalidInputError(
+        "this kernel has neither sch_netem nor iptables statistic: loss is unavailable",
+      );
+    case "bandwidth": {
+      const rate = formatRate(o.rateBitsPerSecond ?? 0);
+      const scoped = input.peerIps.length > 0 || o.ports.length > 0;
+      if (!(scoped ? caps.htb : caps.tbf))
+        throw new InvalidInputError(
+          `this kernel has no ${scoped ? "htb" : "tbf"} qdisc: bandwidth is unavailable`,
+        );
+      return tcPlan(input, { rate, burst: burstFor(o.rateBitsPerSecond ?? 0) }, "tc-tbf");
+    }
+    case "partition":
+      return partitionPlan(input);
+    case "dns":
+      return dnsPlan(input);
+  }
+}

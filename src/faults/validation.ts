@@ -1,0 +1,51 @@
+/**
+ * Shared construction-time checks for fault families: options are validated with zod before anything
+ * touches the engine, and every complaint becomes one InvalidInputError a user can act on.
+ */
+import { z } from "zod";
+import { InvalidInputError } from "../errors.js";
+import type { FaultKind } from "../run/record.js";
+import { formatDuration } from "../util/duration.js";
+
+/** Longer than this is almost certainly a typo ("30h" for "30s"), and a day-long outage is not an experiment. */
+export const MAX_FAULT_DURATION_MS = 24 * 3_600_000;
+
+export function assertFaultDuration(kind: FaultKind, durationMs: number): void {
+  if (!Number.isFinite(durationMs) || durationMs < 0) {
+    throw new InvalidInputError(
+      `${kind}: duration must be a non-negative number of milliseconds (got ${durationMs})`,
+      "use e.g. --duration 30s",
+    );
+  }
+  if (durationMs > MAX_FAULT_DURATION_MS) {
+    throw new InvalidInputError(
+      `${kind}: duration ${formatDuration(durationMs)} is longer than the 24h limit`,
+      "faults are experiments: use minutes, not days",
+    );
+  }
+}
+
+/**
+ * Parses `options` with a strict object schema, so an option meant for another kind (say --latency on
+ * a pause) is refused by name instead of silently ignored.
+ */
+export function parseFaultOptions<S extends z.ZodType>(
+  kind: FaultKind,
+  schema: S,
+  options: Record<string, unknown>,
+): z.output<S> {
+  const result = schema.safeParse(options);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    if (issue.code === "unrecognized_keys") {
+      return `unknown option${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+    }
+    const where = issue.path.length ? `"${issue.path.join(".")}": ` : "";
+    return `${where}${issue.message}`;
+  });
+  const allowed = schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : [];
+  throw new InvalidInputError(
+    `invalid options for a ${kind} fault: ${problems.join("; ")}`,
+    allowed.length ? `${kind} accepts: ${allowed.join(", ")}` : `${kind} takes no options`,
+  );
+}

@@ -1,0 +1,232 @@
+/**
+ * Classifies one log line into an error class and extracts the peer it mentions. Pure and cheap: the
+ * monitor runs it on every line a service writes (up to a per-tick budget).
+ *
+ * Lines are tokenized with `natural`'s RegexpTokenizer (splitting on whitespace and punctuation but
+ * keeping host:port, dotted names and URLs whole); keywords and phrases are matched on the lower-cased
+ * word sequence so "Connection   refused" and "connection-refused" read the same.
+ */
+import { RegexpTokenizer } from "natural/lib/natural/tokenizers/index.js";
+import type { ErrorClass } from "./types.js";
+import type { PeerResolver } from "./peers.js";
+
+/** Longer lines are classified on their first part only: enough for any error message worth naming. */
+export const MAX_CLASSIFIED_LENGTH = 2048;
+
+const tokenizer = new RegexpTokenizer({ pattern: /[\s,;()[\]{}<>"'`|=]+/ });
+
+interface Rule {
+  class: Exclude<ErrorClass, "none">;
+  /** Phrases matched against " word word word " (words lower-cased, split on non-alphanumerics). */
+  phrases: string[];
+  /** Patterns matched against the raw line, for shapes words lose (status codes in access logs). */
+  patterns?: RegExp[];
+}
+
+// Order matters: the first matching rule wins, most specific first.
+const RULES: Rule[] = [
+  {
+    class: "oom",
+    phrases: [
+      "out of memory",
+      "outofmemory",
+      "outofmemoryerror",
+      "oomkilled",
+      "oom killer",
+      "cannot allocate memory",
+      "memoryerror",
+      "javascript heap out of memory",
+      "oom command not allowed",
+    ],
+  },
+  {
+    class: "dns",
+    phrases: [
+      "enotfound",
+      "eai again",
+      "name or service not known",
+      "temporary failure in name resolution",
+      "could not resolve",
+      "could not translate host name",
+      "nodename nor servname",
+      "no such host",
+      "unknown host",
+      "unknownhostexception",
+      "name resolution",
+      "getaddrinfo failed",
+    ],
+  },
+  {
+    class: "refused",
+    phrases: [
+      "connection refused",
+      "econnrefused",
+      "connectionrefusederror",
+      "connection reset",
+      "econnreset",
+      "reset by peer",
+      "no route to host",
+      "ehostunreach",
+      "network is unreachable",
+      "enetunreach",
+      "broken pipe",
+      "epipe",
+      "connection aborted",
+      "server closed the connection unexpectedly",
+      "connection closed by",
+    ],
+  },
+  {
+    class: "http5xx",
+    phrases: ["internal server error", "bad gateway", "service unavailable", "gateway timeout"],
+    patterns: [
+      /HTTP\/\d(?:\.\d)?"?\s+5\d\d\b/,
+      /\b(?:status|status_code|statuscode|code|http_status)"?\s*[=:]?\s*"?5\d\d\b/i,
+      /\b5\d\d\s+(?:error|server error)\b/i,
+    ],
+  },
+  {
+    class: "timeout",
+    phrases: [
+      "timeout",
+      "timed out",
+      "timedout",
+      "etimedout",
+      "deadline exceeded",
+      "timeouterror",
+      "timeoutexception",
+      "readtimeout",
+      "connecttimeout",
+      "connecttimeouterror",
+      "readtimeouterror",
+      "sockettimeout",
+    ],
+  },
+  {
+    class: "auth",
+    phrases: [
+      "authentication failed",
+      "password authentication failed",
+      "unauthorized",
+      "access denied",
+      "invalid credentials",
+      "invalid password",
+      "noauth",
+      "wrongpass",
+      "permission denied",
+      "forbidden",
+      "not authorized",
+    ],
+    patterns: [/HTTP\/\d(?:\.\d)?"?\s+40[13]\b/],
+  },
+  {
+    class: "crash",
+    phrases: [
+      "traceback most recent call last",
+      "panic",
+      "segmentation fault",
+      "sigsegv",
+      "core dumped",
+      "uncaught exception",
+      "unhandled exception",
+      "unhandledpromiserejection",
+      "fatal error",
+      "fatal",
+      "exception in thread",
+      "stack trace",
+    ],
+    patterns: [/^\s+at\s+\S+.*[(:]\d+/, /^\s*File\s+"[^"]+",\s+line\s+\d+/],
+  },
+  {
+    class: "error",
+    phrases: ["error", "err", "exception", "failed", "failure", "critical", "crit", "emerg", "severe"],
+  },
+];
+
+/** Phrases that look like errors but say there are none ("0 errors", "error_count=0"). */
+const NOT_ERRORS = [
+  /\b0 errors?\b/i,
+  /\berrors?[_ ]?(?:count)?[=: ]+0\b/i,
+  /\bno errors?\b/i,
+  /\bwithout errors?\b/i,
+];
+
+export interface LineClass {
+  class: ErrorClass;
+  /** Service id when resolvable, else the host (or host:port) as written; undefined when none. */
+  peer?: string;
+}
+
+/** True for lines that are mostly not text (binary junk): they are counted but never classified. */
+export function looksBinary(line: string): boolean {
+  let odd = 0;
+  const n = Math.min(line.length, 256);
+  for (let i = 0; i < n; i++) {
+    const c = line.charCodeAt(i);
+    if ((c < 32 && c !== 9) || c === 0xfffd || (c >= 0x7f && c < 0xa0)) odd++;
+  }
+  return n > 0 && odd / n > 0.1;
+}
+
+/** Splits tokens into lower-case alphanumeric words: "ECONNREFUSED," -> ["econnrefused"]. */
+function words(tokens: string[]): string {
+  const out: string[] = [];
+  for (const t of tokens) for (const w of t.toLowerCase().split(/[^a-z0-9]+/)) if (w) out.push(w);
+  return ` ${out.join(" ")} `;
+}
+
+export function classifyLine(raw: string, peers?: PeerResolver, self?: string): LineClass {
+  if (!raw || looksBinary(raw)) return { class: "none" };
+  const line = raw.length > MAX_CLASSIFIED_LENGTH ? raw.slice(0, MAX_CLASSIFIED_LENGTH) : raw;
+  const tokens = tokenizer.tokenize(line);
+  const text = words(tokens);
+  const cls = matchRule(line, text);
+  if (cls === "none") return { class: "none" };
+  const peer = peers ? findPeer(tokens, peers, self) : undefined;
+  return peer ? { class: cls, peer } : { class: cls };
+}
+
+function matchRule(line: string, text: string): ErrorClass {
+  for (const rule of RULES) {
+    if (rule.phrases.some((p) => text.includes(` ${p} `))) {
+      if (rule.class === "error" && NOT_ERRORS.some((re) => re.test(line))) continue;
+      return rule.class;
+    }
+    if (rule.patterns?.some((re) => re.test(line))) return rule.class;
+  }
+  return "none";
+}
+
+const URL_HOST = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/\s]*@)?(\[[^\]]+\]|[^:/?#\s]+)(?::(\d+))?/i;
+const HOST_PORT = /^([a-z0-9][a-z0-9_.-]*):(\d{1,5})$/i;
+const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
+
+/**
+ * The first peer a line mentions, resolved to a service id when possible. URLs, host:port and IPs
+ * count even when unknown (they clearly are addresses); bare words only when they are a known name.
+ */
+export function findPeer(tokens: string[], peers: PeerResolver, self?: string): string | undefined {
+  let unresolved: string | undefined;
+  for (const rawToken of tokens) {
+    const token = rawToken.replace(/^[^a-z0-9[]+|[^a-z0-9\]/]+$/gi, "");
+    if (!token) continue;
+    let host: string | undefined;
+    let port: string | undefined;
+    let address = false;
+    const url = URL_HOST.exec(token);
+    const hp = url ? null : HOST_PORT.exec(token);
+    if (url) [host, port, address] = [url[1]!.replace(/^\[|\]$/g, ""), url[2], true];
+    else if (hp) [host, port, address] = [hp[1]!, hp[2], true];
+    else if (IPV4.test(token)) [host, address] = [token, true];
+    else if (peers.isKnownName(token)) host = token;
+    else continue;
+    const id = peers.resolve(host);
+    if (id) {
+      if (id !== self) return id;
+      continue;
+    }
+    if (address && !unresolved && !/^(localhost|127\.0\.0\.1|0\.0\.0\.0)$/i.test(host))
+      unresolved = port ? `${host}:${port}` : host;
+  }
+  return unresolved;
+}

@@ -1,0 +1,333 @@
+/**
+ * The embedded monitor: watches a stack through the Docker engine only. Every `intervalMs` it samples
+ * each service (inspect, stats, HTTP probes of discovered endpoints) and drains the per-service log
+ * counters fed by the engine's log stream. Samples are tagged with the current fault step and phase.
+ *
+ * Time: intervals come from a monotonic clock (performance.now), so wall-clock jumps or skew between
+ * the host and the engine never distort rates; wall time is kept for display only.
+ */
+import type { ServiceProfile } from "../discovery/profile.js";
+import type {
+  ContainerInfo,
+  ContainerReader,
+  LogReader,
+  ResourceSample,
+  StatsReader,
+} from "../docker/types.js";
+import { log } from "../util/log.js";
+import { SafetyEnvelope, type EnvelopeOptions } from "./envelope.js";
+import { probeHttp, summarizeProbes } from "./http-probe.js";
+import { LogCounter, type LogCounterOptions } from "./log-counter.js";
+import { peerResolver } from "./peers.js";
+import type { MonitorData, Phase, PhaseMark, ServiceSample } from "./types.js";
+
+export type MonitorRuntime = ContainerReader & LogReader & StatsReader;
+
+export interface MonitorOptions {
+  /** Sampling interval (ms). Default 1000. */
+  intervalMs?: number;
+  /** Per-probe timeout (ms). Default: the interval, capped at 2000. */
+  probeTimeoutMs?: number;
+  /** Endpoints probed per service per tick (the first ones discovery found). Default 3. */
+  maxEndpointsPerService?: number;
+  /** Bound on engine calls (inspect, stats) per tick (ms). Default 3000. */
+  engineTimeoutMs?: number;
+  followLogs?: boolean;
+  collectStats?: boolean;
+  envelope?: EnvelopeOptions;
+  /** Called once when the safety envelope trips. */
+  onAbort?: (reason: string) => void;
+  /** Samples kept in memory; the oldest are dropped beyond this (with a note). Default 50 000. */
+  maxSamples?: number;
+  logs?: LogCounterOptions;
+  /** Counts established TCP connections from a service to other services (optional). */
+  countConnections?: (profile: ServiceProfile, signal: AbortSignal) => Promise<number>;
+}
+
+interface Watched {
+  profile: ServiceProfile;
+  counter: LogCounter;
+  following: boolean;
+  lastStats?: { t: number; sample: ResourceSample };
+  lastIp?: string;
+}
+
+export class Monitor {
+  private readonly intervalMs: number;
+  private readonly probeTimeoutMs: number;
+  private readonly engineTimeoutMs: number;
+  private readonly watched: Watched[];
+  private readonly envelope: SafetyEnvelope;
+  private readonly controller = new AbortController();
+  private readonly abortController = new AbortController();
+  private readonly collected: ServiceSample[] = [];
+  private readonly marks: PhaseMark[] = [];
+  private readonly notes: string[] = [];
+  private readonly t0 = performance.now();
+  private loop?: Promise<void>;
+  private readonly follows = new Set<Promise<void>>();
+  private phase: Phase = "baseline";
+  private stepId: string | undefined;
+  private droppedSamples = 0;
+  private idleSince = 0;
+
+  constructor(
+    private readonly runtime: MonitorRuntime,
+    profiles: readonly ServiceProfile[],
+    private readonly options: MonitorOptions = {},
+  ) {
+    this.intervalMs = Math.max(50, options.intervalMs ?? 1000);
+    this.probeTimeoutMs = options.probeTimeoutMs ?? Math.min(this.intervalMs, 2000);
+    this.engineTimeoutMs = options.engineTimeoutMs ?? 3000;
+    const resolver = peerResolver(profiles);
+    this.watched = profiles.map((profile) => ({
+      profile,
+      counter: new LogCounter(profile.id, resolver, options.logs),
+      following: false,
+    }));
+    this.envelope = new SafetyEnvelope(options.envelope);
+    if (!options.countConnections)
+      this.notes.push("TCP connection counts not collected (no socket-table reader configured)");
+  }
+
+  /** Aborted (with the reason) when the safety envelope trips. */
+  get abortSignal(): AbortSignal {
+    return this.abortController.signal;
+  }
+
+  /** Starts sampling; resolves after the first tick so a baseline exists as soon as it returns. */
+  async start(): Promise<void> {
+    if (this.loop) return;
+    for (const w of this.watched) this.startFollowing(w);
+    await this.tick();
+    this.loop = this.run();
+  }
+
+  /** Everything sampled from now on belongs to `stepId` in `phase`. */
+  markPhase(stepId: string, phase: Phase): void {
+    this.stepId = stepId;
+    this.phase = phase;
+    this.marks.push({ stepId, phase, t: this.now(), at: Date.now() });
+    for (const w of this.watched) w.counter.setStep(stepId);
+  }
+
+  /** Samples from now on are baseline samples not yet owned by a step (between steps). */
+  markIdle(): void {
+    this.stepId = undefined;
+    this.phase = "baseline";
+    this.idleSince = this.now();
+    for (const w of this.watched) w.counter.setStep(undefined);
+  }
+
+  /** Tags the baseline samples taken since the last idle mark (or the start) as `stepId`'s baseline. */
+  claimBaseline(stepId: string): void {
+    for (let i = this.collected.length - 1; i >= 0; i--) {
+      const s = this.collected[i]!;
+      if (s.stepId !== undefined || s.phase !== "baseline" || s.t < this.idleSince) break;
+      s.stepId = stepId;
+    }
+    this.marks.push({
+      stepId,
+      phase: "baseline",
+      t: this.idleSince,
+      at: Date.now() - (this.now() - this.idleSince),
+    });
+  }
+
+  /** Stops sampling and log following (bounded); returns everything collected. */
+  async stop(): Promise<MonitorData> {
+    if (!this.controller.signal.aborted) this.controller.abort();
+    await this.loop?.catch(() => undefined);
+    await boundedAll([...this.follows], 2000);
+    return this.data();
+  }
+
+  samples(): readonly ServiceSample[] {
+    return this.collected;
+  }
+
+  data(): MonitorData {
+    const notes = [...this.notes];
+    if (this.droppedSamples) notes.push(`${this.droppedSamples} oldest samples dropped (memory bound)`);
+    return {
+      intervalMs: this.intervalMs,
+      services: this.watched.map((w) => w.profile.id),
+      samples: [...this.collected],
+      marks: [...this.marks],
+      examples: this.watched.flatMap((w) => [...w.counter.exampleLines()]),
+      notes,
+    };
+  }
+
+  private now(): number {
+    return Math.round(performance.now() - this.t0);
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.controller.signal;
+    let lastTickMs = 0;
+    while (!signal.aborted) {
+      // A slow tick (probe timeouts, a slow engine) delays the next one instead of overlapping it.
+      await sleep(Math.max(0, this.intervalMs - lastTickMs), signal);
+      if (signal.aborted) break;
+      const tickStart = performance.now();
+      await this.tick().catch((e: unknown) => log.warn({ err: String(e) }, "monitor tick failed"));
+      lastTickMs = performance.now() - tickStart;
+    }
+  }
+
+  private lastTickT?: number;
+
+  private async tick(): Promise<void> {
+    const t = this.now();
+    const at = Date.now();
+    const tickSeconds = this.lastTickT === undefined ? this.intervalMs / 1000 : (t - this.lastTickT) / 1000;
+    this.lastTickT = t;
+    const stepId = this.stepId;
+    const phase = this.phase;
+    const tick = await Promise.all(this.watched.map((w) => this.sample(w, t, at, stepId, phase)));
+    for (const s of tick) this.collected.push(s);
+    const max = this.options.maxSamples ?? 50_000;
+    if (this.collected.length > max) {
+      const extra = this.collected.length - max;
+      this.collected.splice(0, extra);
+      this.droppedSamples += extra;
+    }
+    const reason = this.envelope.check(tick, t, Math.max(tickSeconds, 0.001));
+    if (reason && !this.abortController.signal.aborted) {
+      log.warn({ reason }, "safety envelope tripped");
+      this.abortController.abort(reason);
+      this.options.onAbort?.(reason);
+    }
+  }
+
+  private async sample(
+    w: Watched,
+    t: number,
+    at: number,
+    stepId: string | undefined,
+    phase: Phase,
+  ): Promise<ServiceSample> {
+    const s: ServiceSample = { service: w.profile.id, phase, at, t, ...(stepId ? { stepId } : {}) };
+    let info: ContainerInfo | undefined;
+    try {
+      info = await withTimeout(this.runtime.inspect(w.profile.containerId), this.engineTimeoutMs, "inspect");
+      s.state = info.state;
+      s.health = info.health.status;
+      s.restartCount = info.restartCount;
+      s.exitCode = info.exitCode;
+      w.lastIp = info.networks.find((n) => n.ip)?.ip ?? w.lastIp;
+    } catch (e) {
+      s.inspectError = e instanceof Error ? e.message : String(e);
+    }
+    const running = info?.state === "running";
+    if (running && !w.following) this.startFollowing(w);
+    const work: Promise<void>[] = [];
+    if (running && (this.options.collectStats ?? true)) work.push(this.sampleStats(w, s));
+    if (w.profile.endpoints.length && w.lastIp) work.push(this.sampleProbes(w, s, w.lastIp));
+    if (this.options.countConnections && running) {
+      work.push(
+        withTimeout(
+          this.options.countConnections(w.profile, this.controller.signal),
+          this.engineTimeoutMs,
+          "connections",
+        )
+          .then((n) => void (s.connections = n))
+          .catch(() => undefined),
+      );
+    }
+    await Promise.all(work);
+    s.logs = w.counter.drain();
+    return s;
+  }
+
+  private async sampleStats(w: Watched, s: ServiceSample): Promise<void> {
+    try {
+      const stats = await withTimeout(
+        this.runtime.stats(w.profile.containerId),
+        this.engineTimeoutMs,
+        "stats",
+      );
+      const t = performance.now();
+      s.cpuPercent = round(stats.cpuPercent, 2);
+      s.memoryBytes = stats.memoryBytes;
+      const prev = w.lastStats;
+      if (prev && t > prev.t) {
+        const dt = (t - prev.t) / 1000;
+        // Counters reset when a container restarts: a negative delta means "unknown", not negative traffic.
+        const rx = stats.networkRxBytes - prev.sample.networkRxBytes;
+        const tx = stats.networkTxBytes - prev.sample.networkTxBytes;
+        if (rx >= 0) s.netRxBytesPerSec = Math.round(rx / dt);
+        if (tx >= 0) s.netTxBytesPerSec = Math.round(tx / dt);
+      }
+      w.lastStats = { t, sample: stats };
+    } catch {
+      // A paused or vanishing container may not answer stats in time; inspect already says why.
+    }
+  }
+
+  private async sampleProbes(w: Watched, s: ServiceSample, ip: string): Promise<void> {
+    const endpoints = w.profile.endpoints.slice(0, this.options.maxEndpointsPerService ?? 3);
+    const host = ip.includes(":") ? `[${ip}]` : ip;
+    const results = await Promise.all(
+      endpoints.map((e) =>
+        probeHttp(
+          `http://${host}:${e.port}${e.path.startsWith("/") ? e.path : `/${e.path}`}`,
+          this.probeTimeoutMs,
+          this.controller.signal,
+        ),
+      ),
+    );
+    s.probes = summarizeProbes(results);
+  }
+
+  private startFollowing(w: Watched): void {
+    if (!(this.options.followLogs ?? true) || w.following || this.controller.signal.aborted) return;
+    w.following = true;
+    const p = this.runtime
+      .follow(w.profile.containerId, (line) => w.counter.add(line), this.controller.signal)
+      .catch((e: unknown) => log.debug({ service: w.profile.id, err: String(e) }, "log follow ended"))
+      .finally(() => {
+        // The stream ends when the container stops; the next tick that sees it running follows again.
+        w.following = false;
+        this.follows.delete(p);
+      });
+    this.follows.add(p);
+  }
+}
+
+function round(n: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} did not answer in ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function boundedAll(ps: Promise<unknown>[], ms: number): Promise<void> {
+  await withTimeout(Promise.allSettled(ps), ms, "log followers").catch(() => undefined);
+}

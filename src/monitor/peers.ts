@@ -1,0 +1,37 @@
+/**
+ * Resolves what a log line mentions (a host name, alias, container name, IP, ip:port or URL) to a
+ * service id, using only what discovery saw on the containers. Unknown hosts stay as written.
+ */
+import type { ServiceProfile } from "../discovery/profile.js";
+
+export interface PeerResolver {
+  /** Service id for a host (name, alias or IP), or undefined when nothing known has that name. */
+  resolve(host: string): string | undefined;
+  /** True when `word` is a known name (used to accept bare words like "cache" as peers). */
+  isKnownName(word: string): boolean;
+}
+
+export function peerResolver(profiles: readonly ServiceProfile[]): PeerResolver {
+  const byName = new Map<string, string>();
+  const add = (name: string | undefined, id: string) => {
+    const key = name?.trim().toLowerCase();
+    // Short generic names ("a", "db1" is fine) would match random words; two characters is the floor.
+    if (key && key.length >= 2 && !byName.has(key)) byName.set(key, id);
+  };
+  for (const p of profiles) add(p.id, p.id);
+  for (const p of profiles) {
+    add(p.compose?.service, p.id);
+    add(p.containerName, p.id);
+    add(p.hostname, p.id);
+    for (const n of p.networks) {
+      add(n.ip, p.id);
+      for (const alias of n.aliases) add(alias, p.id);
+    }
+  }
+  return {
+    resolve: (host) => byName.get(host.toLowerCase()),
+    isKnownName: (word) => byName.has(word.toLowerCase()),
+  };
+}
+
+export const NO_PEERS: PeerResolver = { resolve: () => undefined, isKnownName: () => false };

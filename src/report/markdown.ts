@@ -1,0 +1,41 @@
+/** report.md: the run's summary in Markdown (for PRs, chat, terminals). */
+import { formatDuration } from "../util/duration.js";
+import type { ReportData } from "./data.js";
+import { escapeMarkdown as m } from "./escape.js";
+
+export function renderMarkdown({ record, analysis }: ReportData): string {
+  const lines = [
+    `# faultline report: ${m(record.project ?? record.runId)}`,
+    "",
+    `- run: ${m(record.runId)} · status: **${m(record.status)}**${record.abortReason ? ` (${m(record.abortReason)})` : ""}${record.dryRun ? " · dry run" : ""}`,
+    `- started: ${m(record.startedAt)}${record.endedAt ? ` · ended: ${m(record.endedAt)}` : ""}`,
+    `- faults: ${record.steps.length} · hidden dependencies found: ${analysis.hiddenEdges.length}`,
+    "",
+    "| Target | Fault | Severity | Impacted (via) | Expected | Recovered after |",
+    "| --- | --- | --- | --- | --- | --- |",
+    ...analysis.steps.map(
+      (s) =>
+        `| ${m(s.target)} | ${m(s.kind)} | **${s.severity}** — ${m(s.severityReason)} | ${m(
+          s.impacted.map((i) => `${i.service} (${i.via})`).join(", ") || "—",
+        )} | ${m(s.expected.join(", ") || "—")} | ${s.recoveredAfterMs === null ? "not recovered" : formatDuration(s.recoveredAfterMs)} |`,
+    ),
+    "",
+  ];
+  for (const s of analysis.steps) {
+    if (!s.analyzed || !s.summary.length) continue;
+    lines.push(
+      `## ${m(s.kind)} on ${m(s.target)} (${s.severity})`,
+      "",
+      ...s.summary.map((l) => `- ${m(l)}`),
+      "",
+    );
+  }
+  if (analysis.hiddenEdges.length) {
+    lines.push("## Hidden dependencies", "");
+    for (const e of analysis.hiddenEdges)
+      lines.push(`- ${m(e.from)} -> ${m(e.to)}: ${m(e.evidence.map((x) => x.detail).join("; "))}`);
+    lines.push("");
+  }
+  lines.push("## Severity rule", "", ...analysis.severityRule.map((r) => `- ${m(r)}`), "");
+  return lines.join("\n");
+}

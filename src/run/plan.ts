@@ -1,0 +1,169 @@
+/**
+ * The experiment planner (pure): which service gets which fault, in which order, one fault at a time.
+ * Order comes from the dependency graph (most depended-on first unless the graph says otherwise);
+ * scope, exclusions and the blast-radius cap decide who is in.
+ */
+import type { ContainerInfo } from "../docker/types.js";
+import { InvalidInputError, TargetNotFoundError } from "../errors.js";
+import { blastRadii } from "../graph/order.js";
+import type { DependencyGraph } from "../graph/types.js";
+import { formatDuration } from "../util/duration.js";
+import type { FaultKind } from "./record.js";
+import { exclusionReason, matchesLabels, serviceIdOf } from "./targeting.js";
+
+export type PlanContainer = Pick<ContainerInfo, "id" | "name" | "labels" | "state" | "compose">;
+
+export interface PlanRequest {
+  /** Containers in the compose project / label scope (stopped ones included: they are reported as skipped). */
+  containers: readonly PlanContainer[];
+  /** Gives the order (graph.order) and blast radii; without it, services go alphabetically. */
+  graph?: DependencyGraph;
+  /** Only these services (ids), in graph order. */
+  services?: readonly string[];
+  /** Only containers carrying all these labels ("k=v" or "k"). */
+  labels?: readonly string[];
+  kinds: readonly FaultKind[];
+  /** Options per kind, passed to the fault family (validated when the fault is built). */
+  options?: Partial<Record<FaultKind, Record<string, unknown>>>;
+  durationMs: number;
+  /** Pause between steps, for the stack to settle before the next fault. */
+  recoveryWaitMs: number;
+  /** Skip services whose failure would reach more than this many others. */
+  maxBlastRadius?: number;
+  selfContainerId?: string;
+}
+
+export interface PlannedStep {
+  service: string;
+  containerId: string;
+  containerName: string;
+  kind: FaultKind;
+  options: Record<string, unknown>;
+  durationMs: number;
+  /** Services that depend on this one, directly or not (from the graph). */
+  blastRadius: string[];
+  description: string;
+}
+
+export interface ExcludedService {
+  service: string;
+  reason: string;
+}
+
+export interface ExperimentPlan {
+  steps: PlannedStep[];
+  excluded: ExcludedService[];
+  /** Services in the order they will be faulted. */
+  order: string[];
+  durationMs: number;
+  recoveryWaitMs: number;
+  /** Fault time plus recovery waits, excluding inject/revert overhead. */
+  estimatedMs: number;
+}
+
+export function planExperiment(request: PlanRequest): ExperimentPlan {
+  if (!request.kinds.length)
+    throw new InvalidInputError("no fault kinds to plan", "pass e.g. --kinds pause,stop");
+  const radii = request.graph ? blastRadii(request.graph) : new Map<string, string[]>();
+  const byService = new Map<string, PlanContainer[]>();
+  for (const c of request.containers) {
+    if (request.labels && !matchesLabels(c, request.labels)) continue;
+    const id = serviceIdOf(c);
+    byService.set(
+      id,
+      [...(byService.get(id) ?? []), c].sort((a, b) => (a.name < b.name ? -1 : 1)),
+    );
+  }
+
+  const wanted = request.services ? new Set(request.services) : undefined;
+  for (const s of wanted ?? []) {
+    if (!byService.has(s)) {
+      throw new TargetNotFoundError(
+        `no service "${s}" in scope`,
+        `known: ${[...byService.keys()].sort().join(", ") || "none"}`,
+      );
+    }
+  }
+
+  const graphOrder = (request.graph?.order ?? []).filter((id) => byService.has(id));
+  const rest = [...byService.keys()].filter((id) => !graphOrder.includes(id)).sort();
+  const candidates = [...graphOrder, ...rest].filter((id) => !wanted || wanted.has(id));
+
+  const excluded: ExcludedService[] = [];
+  const steps: PlannedStep[] = [];
+  const order: string[] = [];
+  for (const service of candidates) {
+    const containers = byService.get(service)!;
+    const reason = containers.map((c) => exclusionReason(c, request.selfContainerId)).find(Boolean);
+    if (reason) {
+      excluded.push({ service, reason });
+      continue;
+    }
+    const target = containers.find((c) => c.state === "running");
+    if (!target) {
+      excluded.push({ service, reason: `not running (${containers.map((c) => c.state).join(", ")})` });
+      continue;
+    }
+    const radius = radii.get(service) ?? [];
+    if (request.maxBlastRadius !== undefined && radius.length > request.maxBlastRadius) {
+      excluded.push({
+        service,
+        reason: `blast radius ${radius.length} > ${request.maxBlastRadius} (${radius.join(", ")})`,
+      });
+      continue;
+    }
+    order.push(service);
+    for (const kind of request.kinds) {
+      const options = { ...(request.options?.[kind] ?? {}) };
+      steps.push({
+        service,
+        containerId: target.id,
+        containerName: target.name,
+        kind,
+        options,
+        durationMs: request.durationMs,
+        blastRadius: radius,
+        description: describeStep(kind, service, options, request.durationMs),
+      });
+    }
+  }
+  const estimatedMs =
+    steps.length * request.durationMs + Math.max(0, steps.length - 1) * request.recoveryWaitMs;
+  return {
+    steps,
+    excluded,
+    order,
+    durationMs: request.durationMs,
+    recoveryWaitMs: request.recoveryWaitMs,
+    estimatedMs,
+  };
+}
+
+function describeStep(
+  kind: FaultKind,
+  service: string,
+  options: Record<string, unknown>,
+  durationMs: number,
+): string {
+  const opts = Object.entries(options)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(" ");
+  return `${kind} ${service}${opts ? ` (${opts})` : ""} for ${formatDuration(durationMs)}`;
+}
+
+/** The plan as plain text for a terminal. */
+export function formatPlan(plan: ExperimentPlan): string {
+  const lines: string[] = [];
+  lines.push(
+    `${plan.steps.length} step(s), one fault at a time, ${formatDuration(plan.durationMs)} each, ` +
+      `${formatDuration(plan.recoveryWaitMs)} recovery wait; about ${formatDuration(plan.estimatedMs)} in all`,
+  );
+  plan.steps.forEach((s, i) => {
+    const radius = s.blastRadius.length
+      ? `  [blast radius ${s.blastRadius.length}: ${s.blastRadius.join(", ")}]`
+      : "";
+    lines.push(`${String(i + 1).padStart(3)}. ${s.description} -> ${s.containerName}${radius}`);
+  });
+  for (const e of plan.excluded) lines.push(`  skip ${e.service}: ${e.reason}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,187 @@
+/**
+ * Crash recovery, run at the start of every `inject`, `run` and `revert`: replays the journal and reverts
+ * what a dead faultline left in effect, then sweeps helper containers by label (a crash can come between
+ * starting a helper and journaling its id, so the journal alone is not enough).
+ */
+import { hostname } from "node:os";
+import type { ContainerInfo, DockerRuntime } from "../docker/types.js";
+import { LABELS } from "../docker/types.js";
+import { isFaultlineError } from "../errors.js";
+import type { JournalFaultEntry } from "../faults/fault.js";
+import type { FaultRegistry } from "../faults/registry.js";
+import { log } from "../util/log.js";
+import { withTimeout } from "../util/time.js";
+import type { Journal, JournalOwner, JournalRecord, PendingFault } from "./journal.js";
+import { pendingFrom } from "./journal.js";
+
+const REVERT_TIMEOUT_MS = 60_000;
+/** Agents remove their tc/iptables rules on SIGTERM; this is how long they get before SIGKILL. */
+const HELPER_STOP_SECONDS = 5;
+/** Roles that hold a fault in place (probes are short-lived and removed by whoever ran them). */
+const FAULT_HELPER_ROLES = new Set(["agent", "watchdog", "stress"]);
+
+export interface RecoveryOptions {
+  runtime: DockerRuntime;
+  journal: Journal;
+  registry: FaultRegistry;
+  /**
+   * An explicit `faultline revert`: also reverts faults whose owner is still running (in scope), and every
+   * fault helper in scope. Without it only what dead processes left behind is touched.
+   */
+  explicit?: boolean;
+  /** Narrows an explicit revert to one compose project. */
+  project?: string;
+  /** Narrows an explicit revert to one fault. */
+  faultId?: string;
+  now?: number;
+  isOwnerAlive?: (owner: JournalOwner) => boolean;
+}
+
+export interface RecoveryReport {
+  reverted: JournalFaultEntry[];
+  failed: { entry: JournalFaultEntry; error: string }[];
+  helpersRemoved: { id: string; name: string; role: string; reason: string }[];
+}
+
+/** Is the process that wrote a record still running? Another host's processes are assumed alive. */
+export function isOwnerAlive(owner: JournalOwner): boolean {
+  if (owner.host !== hostname()) return true;
+  if (owner.pid === process.pid) return true;
+  try {
+    process.kill(owner.pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Parses a faultline.deadline label: epoch ms, epoch seconds or an ISO date. */
+export function parseDeadline(label: string | undefined): number | undefined {
+  if (!label) return undefined;
+  if (/^\d+$/.test(label)) {
+    const n = Number(label);
+    return n < 1e11 ? n * 1000 : n;
+  }
+  const t = Date.parse(label);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** Which pending faults to revert now (pure). */
+export function selectForRecovery(
+  pending: readonly PendingFault[],
+  options: Pick<RecoveryOptions, "explicit" | "project" | "faultId">,
+  alive: (owner: JournalOwner) => boolean,
+): PendingFault[] {
+  if (options.faultId) return pending.filter((p) => p.entry.faultId === options.faultId);
+  return pending.filter(
+    (p) => !alive(p.owner) || (options.explicit && (!options.project || p.project === options.project)),
+  );
+}
+
+/** Why a helper container should go, or undefined to leave it (pure). */
+export function helperRemovalReason(
+  helper: Pick<ContainerInfo, "labels">,
+  context: {
+    now: number;
+    deadRuns: ReadonlySet<string>;
+    revertedFaults: ReadonlySet<string>;
+    /** Explicit revert: container ids in the project's scope, or "all" with no project given. */
+    explicitTargets?: ReadonlySet<string> | "all";
+  },
+): string | undefined {
+  const labels = helper.labels;
+  if (!FAULT_HELPER_ROLES.has(labels[LABELS.role] ?? "")) {
+    const deadline = parseDeadline(labels[LABELS.deadline]);
+    return deadline !== undefined && deadline < context.now ? "its deadline has passed" : undefined;
+  }
+  const fault = labels[LABELS.fault];
+  const run = labels[LABELS.run];
+  const target = labels[LABELS.target];
+  if (fault && context.revertedFaults.has(fault)) return "its fault was reverted";
+  if (run && context.deadRuns.has(run)) return "the run that started it is no longer running";
+  const deadline = parseDeadline(labels[LABELS.deadline]);
+  if (deadline !== undefined && deadline < context.now) return "its deadline has passed";
+  if (context.explicitTargets === "all") return "explicit revert";
+  if (target && context.explicitTargets?.has(target)) return "explicit revert of its target's project";
+  return undefined;
+}
+
+/** Runs whose owning process is gone, from every intent the journal holds. */
+export function deadRunsOf(
+  records: readonly JournalRecord[],
+  alive: (owner: JournalOwner) => boolean,
+): Set<string> {
+  const owners = new Map<string, JournalOwner>();
+  for (const r of records) if (r.type === "intent") owners.set(r.entry.runId, r.owner);
+  return new Set([...owners].filter(([, owner]) => !alive(owner)).map(([run]) => run));
+}
+
+export async function recover(options: RecoveryOptions): Promise<RecoveryReport> {
+  const { runtime, journal, registry } = options;
+  const alive = options.isOwnerAlive ?? isOwnerAlive;
+  const report: RecoveryReport = { reverted: [], failed: [], helpersRemoved: [] };
+  const records = await journal.records();
+
+  for (const { entry } of selectForRecovery(pendingFrom(records), options, alive)) {
+    try {
+      await withTimeout(
+        registry.revertFromEntry(entry, runtime),
+        REVERT_TIMEOUT_MS,
+        `recovery of fault ${entry.faultId}`,
+      );
+      await journal.reverted(entry.faultId);
+      report.reverted.push(entry);
+      log.info(
+        { faultId: entry.faultId, kind: entry.kind, target: entry.target.service },
+        "reverted a fault left in effect",
+      );
+    } catch (e) {
+      const error = isFaultlineError(e) ? e.toUserLine() : e instanceof Error ? e.message : String(e);
+      report.failed.push({ entry, error });
+      log.error(
+        { faultId: entry.faultId, err: e },
+        "could not revert a fault left in effect; it stays in the journal",
+      );
+    }
+  }
+
+  let explicitTargets: Set<string> | "all" | undefined;
+  if (options.explicit && !options.faultId) {
+    explicitTargets = options.project
+      ? new Set((await runtime.list({ project: options.project, all: true })).map((c) => c.id))
+      : "all";
+  }
+  const context = {
+    now: options.now ?? Date.now(),
+    deadRuns: deadRunsOf(records, alive),
+    revertedFaults: new Set([
+      ...report.reverted.map((e) => e.faultId),
+      ...(options.faultId ? [options.faultId] : []),
+    ]),
+    explicitTargets,
+  };
+  for (const helper of await runtime.helpers.listOwned()) {
+    const reason = helperRemovalReason(helper, context);
+    if (!reason) continue;
+    try {
+      await removeHelper(runtime, helper);
+      report.helpersRemoved.push({
+        id: helper.id,
+        name: helper.name,
+        role: helper.labels[LABELS.role] ?? "",
+        reason,
+      });
+    } catch (e) {
+      log.warn({ helper: helper.name, err: e }, "could not remove a leftover helper container");
+    }
+  }
+  return report;
+}
+
+/** Stops first, so an agent gets its SIGTERM and removes its rules; then removes. */
+async function removeHelper(runtime: DockerRuntime, helper: ContainerInfo): Promise<void> {
+  if (helper.state === "running" && helper.labels[LABELS.role] !== "watchdog") {
+    await runtime.stop(helper.id, HELPER_STOP_SECONDS).catch(() => undefined);
+  }
+  await runtime.helpers.remove(helper.id);
+}

@@ -1,0 +1,281 @@
+/**
+ * The experiment runner. For each step: journal the intent, inject, wait for the duration OR an abort,
+ * then revert in `finally` under its own bounded timeout that no caller can cancel, then journal the
+ * revert. Errors are collected on the step, never thrown past a revert.
+ */
+import { randomUUID } from "node:crypto";
+import type { ContainerReader, DockerRuntime } from "../docker/types.js";
+import { isFaultlineError } from "../errors.js";
+import type { Fault, FaultContext, ResolvedService } from "../faults/fault.js";
+import type { FaultRegistry } from "../faults/registry.js";
+import { log } from "../util/log.js";
+import { sleep, withTimeout } from "../util/time.js";
+import type { FaultJournal } from "./journal.js";
+import type { RunObserver, StepContext } from "./observer.js";
+import type { ExperimentPlan, PlannedStep } from "./plan.js";
+import type { FaultStep, RunRecord } from "./record.js";
+
+/** Upper bound on one revert, on top of each fault's own bound: a stuck engine must not hang the run. */
+export const DEFAULT_REVERT_TIMEOUT_MS = 60_000;
+const DEFAULT_POLL_MS = 250;
+
+export interface RunnerOptions {
+  runtime: DockerRuntime;
+  registry: FaultRegistry;
+  journal: FaultJournal;
+  resolver: { resolveService(name: string): Promise<ResolvedService> };
+  observer?: RunObserver;
+  /** Aborting (SIGINT, an API call) reverts the fault in flight and skips the rest. */
+  signal?: AbortSignal;
+  project?: string;
+  runId?: string;
+  /** Dry runs do not wait: each fault is "in effect" for no time, so the call log comes out at once. */
+  dryRun?: boolean;
+  revertTimeoutMs?: number;
+  /** How often `shouldAbort` is asked while waiting. */
+  pollIntervalMs?: number;
+}
+
+export function newRunId(now = new Date()): string {
+  return `run-${now.toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomUUID().slice(0, 6)}`;
+}
+
+export async function runExperiment(plan: ExperimentPlan, options: RunnerOptions): Promise<RunRecord> {
+  const runner = new Runner(options);
+  return runner.run(plan);
+}
+
+/** Runs one already-built fault as a one-step run (the `inject` command); the record has one step. */
+export async function runSingleFault(fault: Fault, options: RunnerOptions): Promise<RunRecord> {
+  const planned: PlannedStep = {
+    service: fault.target.service,
+    containerId: fault.target.containerId,
+    containerName: fault.target.containerName,
+    kind: fault.kind,
+    options: fault.journalEntry().options,
+    durationMs: fault.durationMs,
+    blastRadius: [],
+    description: fault.describe(),
+  };
+  const plan: ExperimentPlan = {
+    steps: [planned],
+    excluded: [],
+    order: [planned.service],
+    durationMs: fault.durationMs,
+    recoveryWaitMs: 0,
+    estimatedMs: fault.durationMs,
+  };
+  return new Runner(options, new Map([[0, fault]])).run(plan);
+}
+
+class Runner {
+  private readonly observer: RunObserver;
+  private readonly signal: AbortSignal;
+  private readonly runId: string;
+  private abortReason?: string;
+
+  constructor(
+    private readonly options: RunnerOptions,
+    private readonly prebuilt = new Map<number, Fault>(),
+  ) {
+    this.observer = options.observer ?? {};
+    const signals = [options.signal, this.observer.abortSignal].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
+    this.signal = signals.length ? AbortSignal.any(signals) : new AbortController().signal;
+    this.runId = options.runId ?? newRunId();
+  }
+
+  async run(plan: ExperimentPlan): Promise<RunRecord> {
+    const record: RunRecord = {
+      runId: this.runId,
+      project: this.options.project,
+      startedAt: new Date().toISOString(),
+      status: "running",
+      dryRun: this.options.dryRun ?? false,
+      steps: [],
+    };
+    await this.hook("onRunStart", record, plan);
+    for (const [i, planned] of plan.steps.entries()) await this.hook("onStepPlanned", planned, i);
+
+    for (const [index, planned] of plan.steps.entries()) {
+      const step = newStep(planned);
+      record.steps.push(step);
+      const reason = this.abortReason ?? (await this.checkAbort());
+      if (reason) {
+        step.outcome = { status: "skipped", reason: `run aborted: ${reason}` };
+        continue;
+      }
+      await this.runStep({ index, planned, step });
+      // Dry runs change nothing, so there is nothing to recover from.
+      const last = index === plan.steps.length - 1;
+      if (!last && plan.recoveryWaitMs > 0 && !this.options.dryRun)
+        await this.waitOrAbort(plan.recoveryWaitMs);
+    }
+
+    record.endedAt = new Date().toISOString();
+    const revertFailed = record.steps.some((s) => s.outcome?.status === "revert-failed");
+    if (this.abortReason) {
+      record.status = "aborted";
+      record.abortReason = this.abortReason;
+    } else record.status = revertFailed ? "failed" : "completed";
+    await this.hook("onRunEnd", record);
+    return record;
+  }
+
+  private async runStep(ctx: StepContext): Promise<void> {
+    const { step, planned } = ctx;
+    let fault: Fault;
+    try {
+      fault = this.prebuilt.get(ctx.index) ?? (await this.buildFault(planned));
+    } catch (e) {
+      const message = errorText(e);
+      step.errors.push(message);
+      step.outcome =
+        isFaultlineError(e) && e.code === "TARGET_NOT_FOUND"
+          ? { status: "skipped", reason: message }
+          : { status: "injection-failed", error: message };
+      await this.hook("onStepEnd", ctx);
+      return;
+    }
+    ctx.fault = fault;
+    Object.assign(step, {
+      faultId: fault.id,
+      containerId: fault.target.containerId,
+      description: fault.describe(),
+      options: fault.journalEntry().options,
+    });
+
+    const faultCtx: FaultContext = {
+      runtime: this.options.runtime,
+      runId: this.runId,
+      record: (entry) => this.options.journal.update(entry),
+    };
+    let injectError: string | undefined;
+    let revertError: string | undefined;
+    let stepAbort: string | undefined;
+    try {
+      await this.options.journal.intent({ ...fault.journalEntry(), runId: this.runId }, this.options.project);
+      await this.hook("onBeforeInject", ctx);
+      await fault.inject(faultCtx, this.signal);
+      step.injectedAt = new Date().toISOString();
+      step.mechanism = fault.mechanism;
+      await this.hook("onInjected", ctx);
+      stepAbort = await this.waitOrAbort(this.options.dryRun ? 0 : fault.durationMs);
+    } catch (e) {
+      injectError = errorText(e);
+      step.errors.push(injectError);
+    } finally {
+      revertError = await this.revert(ctx, fault, faultCtx);
+    }
+    await this.noteVanishedTarget(step, this.options.runtime);
+
+    if (revertError) step.outcome = { status: "revert-failed", error: revertError };
+    else if (injectError) step.outcome = { status: "injection-failed", error: injectError };
+    else if (stepAbort) step.outcome = { status: "aborted", reason: stepAbort, reverted: true };
+    else step.outcome = { status: "reverted" };
+    await this.hook("onStepEnd", ctx);
+  }
+
+  private async buildFault(planned: PlannedStep): Promise<Fault> {
+    const target = await this.options.resolver.resolveService(planned.service);
+    return this.options.registry.create(planned.kind, target, planned.options, planned.durationMs, {
+      runtime: this.options.runtime,
+      resolveService: (name) => this.options.resolver.resolveService(name),
+    });
+  }
+
+  /**
+   * Never throws: a failed revert is recorded on the step (and stays pending in the journal, so the next
+   * start retries it); returns its message.
+   */
+  private async revert(ctx: StepContext, fault: Fault, faultCtx: FaultContext): Promise<string | undefined> {
+    await this.hook("onBeforeRevert", ctx);
+    const timeoutMs = this.options.revertTimeoutMs ?? DEFAULT_REVERT_TIMEOUT_MS;
+    let failure: string | undefined;
+    try {
+      await withTimeout(fault.revert(faultCtx), timeoutMs, `revert of ${fault.describe()}`);
+      await this.options.journal.reverted(fault.id);
+      ctx.step.revertedAt = new Date().toISOString();
+    } catch (e) {
+      failure = `revert failed: ${errorText(e)}`;
+      ctx.step.errors.push(failure);
+      log.error({ faultId: fault.id, err: e }, failure);
+    }
+    await this.hook("onReverted", ctx);
+    return failure;
+  }
+
+  /** A target removed mid-fault is not an error of faultline's, but the report must say so. */
+  private async noteVanishedTarget(step: FaultStep, reader: ContainerReader): Promise<void> {
+    if (this.options.dryRun) return;
+    try {
+      await reader.inspect(step.containerId);
+    } catch (e) {
+      if (isFaultlineError(e) && e.code === "TARGET_NOT_FOUND") {
+        step.errors.push(`target container ${step.containerId.slice(0, 12)} disappeared during the fault`);
+      }
+    }
+  }
+
+  /** Waits `ms`, returning early with a reason when the run is aborted. */
+  private async waitOrAbort(ms: number): Promise<string | undefined> {
+    const end = Date.now() + ms;
+    const poll = this.options.pollIntervalMs ?? DEFAULT_POLL_MS;
+    for (;;) {
+      const reason = await this.checkAbort();
+      if (reason) return reason;
+      const left = end - Date.now();
+      if (left <= 0) return undefined;
+      await sleep(Math.min(left, poll), this.signal);
+    }
+  }
+
+  private async checkAbort(): Promise<string | undefined> {
+    if (this.abortReason) return this.abortReason;
+    if (this.signal.aborted) {
+      const r: unknown = this.signal.reason;
+      this.abortReason = typeof r === "string" ? r : r instanceof Error ? r.message : "aborted";
+      return this.abortReason;
+    }
+    try {
+      const reason = await this.observer.shouldAbort?.();
+      if (reason) this.abortReason = reason;
+    } catch (e) {
+      log.warn({ err: e }, "an observer's shouldAbort failed; ignoring it");
+    }
+    return this.abortReason;
+  }
+
+  private async hook<K extends Exclude<keyof RunObserver, "shouldAbort" | "abortSignal">>(
+    name: K,
+    ...args: Parameters<NonNullable<RunObserver[K]>>
+  ): Promise<void> {
+    const fn = this.observer[name] as ((...a: unknown[]) => unknown) | undefined;
+    if (typeof fn !== "function") return;
+    try {
+      await fn.apply(this.observer, args);
+    } catch (e) {
+      log.warn({ err: e, hook: name }, "an observer hook failed; the run goes on");
+    }
+  }
+}
+
+function newStep(planned: PlannedStep): FaultStep {
+  return {
+    faultId: "",
+    kind: planned.kind,
+    target: planned.service,
+    containerId: planned.containerId,
+    options: planned.options,
+    description: planned.description,
+    requestedAt: new Date().toISOString(),
+    durationMs: planned.durationMs,
+    errors: [],
+  };
+}
+
+function errorText(e: unknown): string {
+  if (isFaultlineError(e)) return e.toUserLine();
+  return e instanceof Error ? e.message : String(e);
+}

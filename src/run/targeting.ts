@@ -1,0 +1,121 @@
+/**
+ * Which containers faults may touch, and how a name the user typed becomes one container.
+ * Scope = compose project + labels; exclusions = faultline's own containers (always), containers labelled
+ * faultline.exclude=true (always), and the container faultline itself runs in, if any.
+ */
+import { existsSync } from "node:fs";
+import { hostname } from "node:os";
+import type { ContainerInfo, ContainerReader } from "../docker/types.js";
+import { LABELS } from "../docker/types.js";
+import { TargetExcludedError, TargetNotFoundError } from "../errors.js";
+import type { ResolvedService } from "../faults/fault.js";
+
+export interface TargetScope {
+  /** docker-compose project name. */
+  project?: string;
+  /** "key=value" or "key" filters, all of which must match. */
+  labels?: string[];
+}
+
+/** The service id a container stands for: its compose service, else its name (as discovery names it). */
+export function serviceIdOf(c: Pick<ContainerInfo, "compose" | "name">): string {
+  return c.compose?.service ?? c.name;
+}
+
+/** Why faultline must not touch this container, or undefined when it may. */
+export function exclusionReason(
+  c: Pick<ContainerInfo, "id" | "labels">,
+  selfContainerId: string | undefined = detectSelfContainerId(),
+): string | undefined {
+  if (c.labels[LABELS.owned] === "true") return "it is one of faultline's own containers";
+  if (c.labels[LABELS.exclude]?.toLowerCase() === "true") return `it is labelled ${LABELS.exclude}=true`;
+  if (selfContainerId && c.id.startsWith(selfContainerId)) return "faultline itself runs in it";
+  return undefined;
+}
+
+/** Does a container carry every "key=value" / "key" label of the filter? */
+export function matchesLabels(c: Pick<ContainerInfo, "labels">, filters: readonly string[] = []): boolean {
+  return filters.every((f) => {
+    const eq = f.indexOf("=");
+    return eq < 0 ? f in c.labels : c.labels[f.slice(0, eq)] === f.slice(eq + 1);
+  });
+}
+
+/**
+ * Containers a name refers to: by service id, else container name, else id prefix (12+ hex chars).
+ * Several replicas of one service come back sorted by name, so the choice is stable.
+ */
+export function matchTarget(containers: readonly ContainerInfo[], name: string): ContainerInfo[] {
+  const byName = (a: ContainerInfo, b: ContainerInfo) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+  const byService = containers.filter((c) => serviceIdOf(c) === name);
+  if (byService.length) return [...byService].sort(byName);
+  const byContainer = containers.filter((c) => c.name === name || c.name === name.replace(/^\//, ""));
+  if (byContainer.length) return byContainer;
+  if (/^[0-9a-f]{12,64}$/.test(name)) return containers.filter((c) => c.id.startsWith(name));
+  return [];
+}
+
+export function toResolvedService(c: ContainerInfo): ResolvedService {
+  return {
+    service: serviceIdOf(c),
+    containerId: c.id,
+    containerName: c.name,
+    ips: c.networks.map((n) => n.ip).filter(Boolean),
+  };
+}
+
+/** When faultline runs inside a container, its hostname is that container's short id. */
+export function detectSelfContainerId(): string | undefined {
+  if (!existsSync("/.dockerenv")) return undefined;
+  const h = hostname();
+  return /^[0-9a-f]{12}$/.test(h) ? h : undefined;
+}
+
+function describeScope(scope: TargetScope): string {
+  const parts = [
+    scope.project ? `project "${scope.project}"` : "",
+    ...(scope.labels ?? []).map((l) => `label ${l}`),
+  ];
+  return parts.filter(Boolean).join(", ") || "any project";
+}
+
+/** Resolves names within a scope against the live engine. */
+export class TargetResolver {
+  constructor(
+    private readonly reader: ContainerReader,
+    readonly scope: TargetScope,
+  ) {}
+
+  /** Every container in scope, stopped ones included (faultline's own are never listed). */
+  async containers(): Promise<ContainerInfo[]> {
+    return this.reader.list({ project: this.scope.project, labels: this.scope.labels, all: true });
+  }
+
+  /**
+   * The running container a service name or container name stands for.
+   * Throws TargetNotFoundError (unknown, or not running) or TargetExcludedError; never changes anything.
+   */
+  async resolveService(name: string): Promise<ResolvedService> {
+    const containers = await this.containers();
+    const matches = matchTarget(containers, name);
+    if (!matches.length) {
+      const known = [...new Set(containers.map(serviceIdOf))].sort();
+      throw new TargetNotFoundError(
+        `no service or container "${name}" in ${describeScope(this.scope)}`,
+        known.length ? `known: ${known.join(", ")}` : "check the --project name (`docker ps`)",
+      );
+    }
+    for (const c of matches) {
+      const reason = exclusionReason(c);
+      if (reason) throw new TargetExcludedError(`"${name}" is excluded: ${reason}`, "pick another target");
+    }
+    const live = matches.find((c) => c.state === "running") ?? matches.find((c) => c.state === "paused");
+    if (!live) {
+      throw new TargetNotFoundError(
+        `"${name}" is not running (${matches.map((c) => `${c.name}: ${c.state}`).join(", ")})`,
+        `start it first, e.g. docker start ${matches[0]!.name}`,
+      );
+    }
+    return toResolvedService(live);
+  }
+}

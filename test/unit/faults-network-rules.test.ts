@@ -1,0 +1,260 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { InvalidInputError } from "../../src/errors.js";
+import type { NetworkCapabilities } from "../../src/faults/network/rules.js";
+import {
+  buildRulePlan,
+  burstFor,
+  dnsHexString,
+  netemArgs,
+  tcHandle,
+} from "../../src/faults/network/rules.js";
+import type { NetworkKind } from "../../src/faults/network/options.js";
+import { parseNetworkOptions } from "../../src/faults/network/options.js";
+
+const NO_NETEM: NetworkCapabilities = {
+  netem: false,
+  tbf: true,
+  htb: true,
+  ifb: true,
+  statistic: true,
+  owner: true,
+  string: true,
+  conntrack: true,
+  redirect: true,
+  iptablesBackend: "nft",
+};
+const NETEM: NetworkCapabilities = { ...NO_NETEM, netem: true };
+const TAG = "1a2b3c4d";
+const H = tcHandle(TAG);
+
+function plan(kind: NetworkKind, raw: Record<string, unknown>, peerIps: string[] = [], caps = NO_NETEM) {
+  return buildRulePlan({
+    faultId: `${kind}-${TAG}`,
+    tag: TAG,
+    options: parseNetworkOptions(kind, raw),
+    peerIps,
+    caps,
+    proxyUid: 4717,
+  });
+}
+const lines = (cmds: string[][]) => cmds.map((c) => c.join(" "));
+
+describe("network rule plans", () => {
+  const cases: {
+    name: string;
+    kind: NetworkKind;
+    raw: Record<string, unknown>;
+    peers?: string[];
+    caps?: NetworkCapabilities;
+    mechanism: string;
+    apply: string[];
+    revert?: string[];
+  }[] = [
+    {
+      name: "netem latency, unscoped, outgoing",
+      kind: "latency",
+      raw: { latency: "100ms", jitter: "10ms", correlation: 25 },
+      caps: NETEM,
+      mechanism: "tc-netem",
+      apply: [`tc qdisc add dev eth0 root handle ${H}: netem delay 100ms 10ms 25%`],
+      revert: [`tc qdisc del dev eth0 root handle ${H}:`],
+    },
+    {
+      name: "netem latency scoped to a peer and port (htb + u32, both sides of the port)",
+      kind: "latency",
+      raw: { latency: 50, peers: "db", ports: 5432 },
+      peers: ["10.0.0.5"],
+      caps: NETEM,
+      mechanism: "tc-netem",
+      apply: [
+        `tc qdisc add dev eth0 root handle ${H}: htb default 0`,
+        `tc class add dev eth0 parent ${H}: classid ${H}:1 htb rate 100gbit`,
+        `tc qdisc add dev eth0 parent ${H}:1 netem delay 50ms`,
+        `tc filter add dev eth0 parent ${H}: protocol ip prio 1 u32 match ip dst 10.0.0.5/32 match ip dport 5432 0xffff flowid ${H}:1`,
+        `tc filter add dev eth0 parent ${H}: protocol ip prio 1 u32 match ip dst 10.0.0.5/32 match ip sport 5432 0xffff flowid ${H}:1`,
+      ],
+    },
+    {
+      name: "netem latency incoming goes through an ifb",
+      kind: "latency",
+      raw: { latency: "20ms", direction: "in" },
+      caps: NETEM,
+      mechanism: "tc-netem",
+      apply: [
+        `ip link add flb${TAG} type ifb`,
+        `ip link set dev flb${TAG} up`,
+        `tc qdisc add dev flb${TAG} root handle ${H}: netem delay 20ms`,
+        "tc qdisc add dev eth0 handle ffff: ingress",
+        `tc filter add dev eth0 parent ffff: protocol ip u32 match u32 0 0 action mirred egress redirect dev flb${TAG}`,
+      ],
+      revert: ["tc qdisc del dev eth0 ingress", `ip link del flb${TAG}`],
+    },
+    {
+      name: "proxy latency redirects the target's connections and those to it",
+      kind: "latency",
+      raw: { latency: "200ms", peers: "db" },
+      peers: ["10.0.0.5"],
+      mechanism: "delay-proxy",
+      apply: [
+        `iptables -t nat -N FL-${TAG}-O`,
+        `iptables -t nat -A FL-${TAG}-O -m owner --uid-owner 4717 -j RETURN`,
+        `iptables -t nat -A FL-${TAG}-O -d 127.0.0.0/8 -j RETURN`,
+        `iptables -t nat -A FL-${TAG}-O -p tcp -m tcp -d 10.0.0.5/32 -j REDIRECT --to-ports {outPort}`,
+        `iptables -t nat -N FL-${TAG}-P`,
+        `iptables -t nat -A FL-${TAG}-P -p tcp -m tcp -s 10.0.0.5/32 -j REDIRECT --to-ports {inPort}`,
+        `iptables -t nat -I OUTPUT 1 -m comment --comment faultline:latency-${TAG} -j FL-${TAG}-O`,
+        `iptables -t nat -I PREROUTING 1 -m comment --comment faultline:latency-${TAG} -j FL-${TAG}-P`,
+      ],
+      revert: [
+        `iptables -t nat -D OUTPUT -m comment --comment faultline:latency-${TAG} -j FL-${TAG}-O`,
+        `iptables -t nat -D PREROUTING -m comment --comment faultline:latency-${TAG} -j FL-${TAG}-P`,
+        `iptables -t nat -F FL-${TAG}-O`,
+        `iptables -t nat -X FL-${TAG}-O`,
+        `iptables -t nat -F FL-${TAG}-P`,
+        `iptables -t nat -X FL-${TAG}-P`,
+      ],
+    },
+    {
+      name: "loss via iptables statistic, one draw per packet (goto)",
+      kind: "loss",
+      raw: { percent: 12.5 },
+      mechanism: "iptables-statistic",
+      apply: [
+        `iptables -t filter -N FL-${TAG}-L`,
+        `iptables -t filter -A FL-${TAG}-L -m statistic --mode random --probability 0.1250 -j DROP`,
+        `iptables -t filter -N FL-${TAG}-O`,
+        `iptables -t filter -A FL-${TAG}-O ! -o lo -g FL-${TAG}-L`,
+        `iptables -t filter -I OUTPUT 1 -m comment --comment faultline:loss-${TAG} -j FL-${TAG}-O`,
+      ],
+    },
+    {
+      name: "loss stays on iptables even with netem (so it stacks with netem latency)",
+      kind: "loss",
+      raw: { percent: 5, direction: "in", peers: "x" },
+      peers: ["10.0.0.9"],
+      caps: NETEM,
+      mechanism: "iptables-statistic",
+      apply: [
+        `iptables -t filter -N FL-${TAG}-L`,
+        `iptables -t filter -A FL-${TAG}-L -m statistic --mode random --probability 0.0500 -j DROP`,
+        `iptables -t filter -N FL-${TAG}-I`,
+        `iptables -t filter -A FL-${TAG}-I ! -i lo -s 10.0.0.9/32 -g FL-${TAG}-L`,
+        `iptables -t filter -I INPUT 1 -m comment --comment faultline:loss-${TAG} -j FL-${TAG}-I`,
+      ],
+    },
+    {
+      name: "bandwidth unscoped is a root tbf",
+      kind: "bandwidth",
+      raw: { rate: "1mbit" },
+      mechanism: "tc-tbf",
+      apply: [`tc qdisc add dev eth0 root handle ${H}: tbf rate 1000000bit burst 16000b latency 100ms`],
+    },
+    {
+      name: "bandwidth scoped is an htb class",
+      kind: "bandwidth",
+      raw: { rate: "100mbit", peers: "db" },
+      peers: ["10.0.0.5"],
+      mechanism: "tc-tbf",
+      apply: [
+        `tc qdisc add dev eth0 root handle ${H}: htb default 0`,
+        `tc class add dev eth0 parent ${H}: classid ${H}:1 htb rate 100000000bit ceil 100000000bit burst 250000b`,
+        `tc filter add dev eth0 parent ${H}: protocol ip prio 1 u32 match ip dst 10.0.0.5/32 flowid ${H}:1`,
+      ],
+    },
+    {
+      name: "partition defaults to both ways",
+      kind: "partition",
+      raw: { peers: "db" },
+      peers: ["10.0.0.5"],
+      mechanism: "iptables-drop",
+      apply: [
+        `iptables -t filter -N FL-${TAG}-O`,
+        `iptables -t filter -A FL-${TAG}-O ! -o lo -d 10.0.0.5/32 -j DROP`,
+        `iptables -t filter -N FL-${TAG}-I`,
+        `iptables -t filter -A FL-${TAG}-I ! -i lo -s 10.0.0.5/32 -j DROP`,
+        `iptables -t filter -I OUTPUT 1 -m comment --comment faultline:partition-${TAG} -j FL-${TAG}-O`,
+        `iptables -t filter -I INPUT 1 -m comment --comment faultline:partition-${TAG} -j FL-${TAG}-I`,
+      ],
+    },
+    {
+      name: "dns for one name rejects matching queries by their original port 53",
+      kind: "dns",
+      raw: { name: "db" },
+      mechanism: "dns-block",
+      apply: [
+        `iptables -t filter -N FL-${TAG}-O`,
+        `iptables -t filter -A FL-${TAG}-O -p udp -m conntrack --ctorigdstport 53 -m string --algo bm --icase --hex-string |02 64 62| -j REJECT --reject-with icmp-port-unreachable`,
+        `iptables -t filter -A FL-${TAG}-O -p tcp -m conntrack --ctorigdstport 53 -m string --algo bm --icase --hex-string |02 64 62| -j REJECT --reject-with tcp-reset`,
+        `iptables -t filter -I OUTPUT 1 -m comment --comment faultline:dns-${TAG} -j FL-${TAG}-O`,
+      ],
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const p = plan(c.kind, c.raw, c.peers ?? [], c.caps ?? NO_NETEM);
+      assert.equal(p.mechanism, c.mechanism);
+      assert.deepEqual(lines(p.apply), c.apply);
+      if (c.revert) assert.deepEqual(lines(p.revert), c.revert);
+    });
+  }
+
+  test("every plan's jumps are inserted last and removed first", () => {
+    for (const kind of ["loss", "partition", "dns"] as const) {
+      const p = plan(kind, kind === "loss" ? { percent: 10, direction: "both" } : {});
+      const firstJump = p.apply.findIndex((c) => c.includes("-I"));
+      assert.ok(
+        p.apply.slice(firstJump).every((c) => c.includes("-I")),
+        kind,
+      );
+      const lastDelete = p.revert.map((c) => c.includes("-D")).lastIndexOf(true);
+      assert.ok(
+        p.revert.slice(0, lastDelete + 1).every((c) => c.includes("-D")),
+        kind,
+      );
+    }
+  });
+
+  test("proxy listeners delay the right direction", () => {
+    const both = plan("latency", { latency: 100, jitter: 5, direction: "both" }).proxy!;
+    assert.deepEqual(both.listeners, [
+      { name: "outPort", toUpstreamMs: 100, toDownstreamMs: 100, connectDelayMs: 200 },
+      { name: "inPort", toUpstreamMs: 100, toDownstreamMs: 100, connectDelayMs: 0 },
+    ]);
+    const out = plan("latency", { latency: 100 }).proxy!;
+    assert.deepEqual(out.listeners[1], {
+      name: "inPort",
+      toUpstreamMs: 0,
+      toDownstreamMs: 100,
+      connectDelayMs: 0,
+    });
+    assert.equal(plan("latency", { latency: 100, jitter: 5 }).proxy!.jitterMs, 5);
+  });
+
+  test("missing kernel features are explained", () => {
+    assert.throws(() => plan("dns", { name: "db" }, [], { ...NO_NETEM, string: false }), InvalidInputError);
+    assert.throws(
+      () => plan("loss", { percent: 1 }, [], { ...NO_NETEM, statistic: false }),
+      InvalidInputError,
+    );
+    assert.throws(
+      () => plan("bandwidth", { rate: "1mbit", direction: "in" }, [], { ...NO_NETEM, ifb: false }),
+      InvalidInputError,
+    );
+  });
+
+  test("helpers", () => {
+    assert.equal(dnsHexString("api.internal"), "|03 61 70 69 08 69 6e 74 65 72 6e 61 6c|");
+    assert.deepEqual(netemArgs(parseNetworkOptions("loss", { percent: 3, correlation: 10 })), [
+      "netem",
+      "loss",
+      "3%",
+      "10%",
+    ]);
+    assert.equal(burstFor(8_000), "16000b");
+    for (const tag of ["00000000", "ffffffff", "fffe0000"]) {
+      const h = parseInt(tcHandle(tag), 16);
+      assert.ok(h > 0 && h < 0xffff, tag);
+    }
+  });
+});

@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { JournalFaultEntry } from "../../src/faults/fault.js";
+import type { JournalOwner, JournalRecord, PendingFault } from "../../src/run/journal.js";
+import {
+  deadRunsOf,
+  helperRemovalReason,
+  isOwnerAlive,
+  parseDeadline,
+  selectForRecovery,
+} from "../../src/run/recovery.js";
+import { hostname } from "node:os";
+
+const DEAD: JournalOwner = { pid: 999_999_001, host: "h" };
+const LIVE: JournalOwner = { pid: 1, host: "h" };
+const alive = (o: JournalOwner) => o.pid !== DEAD.pid;
+
+function pending(faultId: string, owner: JournalOwner, project?: string): PendingFault {
+  const entry = { faultId, runId: `run-${faultId}`, kind: "pause" } as JournalFaultEntry;
+  return { entry, owner, project, intendedAt: "" };
+}
+
+describe("selectForRecovery", () => {
+  const all = [
+    pending("a", DEAD, "shop"),
+    pending("b", LIVE, "shop"),
+    pending("c", LIVE, "other"),
+    pending("d", DEAD),
+  ];
+  const ids = (ps: PendingFault[]) => ps.map((p) => p.entry.faultId);
+  test("on start: only what dead processes left", () =>
+    assert.deepEqual(ids(selectForRecovery(all, {}, alive)), ["a", "d"]));
+  test("explicit, one project: its live faults too", () =>
+    assert.deepEqual(ids(selectForRecovery(all, { explicit: true, project: "shop" }, alive)), [
+      "a",
+      "b",
+      "d",
+    ]));
+  test("explicit, no project: everything", () =>
+    assert.deepEqual(ids(selectForRecovery(all, { explicit: true }, alive)), ["a", "b", "c", "d"]));
+  test("one fault id", () =>
+    assert.deepEqual(ids(selectForRecovery(all, { explicit: true, faultId: "c" }, alive)), ["c"]));
+});
+
+describe("helperRemovalReason", () => {
+  const NOW = 1_764_072_000_000;
+  const ctx = { now: NOW, deadRuns: new Set(["run-dead"]), revertedFaults: new Set(["f-reverted"]) };
+  const helper = (labels: Record<string, string>) => ({ labels: { "faultline.owned": "true", ...labels } });
+  test("watchdog of a reverted fault", () =>
+    assert.match(
+      helperRemovalReason(helper({ "faultline.role": "watchdog", "faultline.fault": "f-reverted" }), ctx) ??
+        "",
+      /reverted/,
+    ));
+  test("agent of a dead run", () =>
+    assert.match(
+      helperRemovalReason(helper({ "faultline.role": "agent", "faultline.run": "run-dead" }), ctx) ?? "",
+      /no longer running/,
+    ));
+  test("past its deadline", () =>
+    assert.match(
+      helperRemovalReason(
+        helper({ "faultline.role": "stress", "faultline.deadline": String(NOW - 1000) }),
+        ctx,
+      ) ?? "",
+      /deadline/,
+    ));
+  test("a live run's helper before its deadline stays", () =>
+    assert.equal(
+      helperRemovalReason(
+        helper({
+          "faultline.role": "agent",
+          "faultline.run": "run-live",
+          "faultline.deadline": String(NOW + 1000),
+        }),
+        ctx,
+      ),
+      undefined,
+    ));
+  test("probes without a deadline stay (their runner removes them)", () =>
+    assert.equal(
+      helperRemovalReason(helper({ "faultline.role": "probe", "faultline.run": "run-dead" }), ctx),
+      undefined,
+    ));
+  test("explicit revert of a project removes helpers aimed at its containers", () => {
+    const h = helper({ "faultline.role": "agent", "faultline.run": "run-live", "faultline.target": "c1" });
+    assert.match(helperRemovalReason(h, { ...ctx, explicitTargets: new Set(["c1"]) }) ?? "", /explicit/);
+    assert.equal(helperRemovalReason(h, { ...ctx, explicitTargets: new Set(["c2"]) }), undefined);
+  });
+});
+
+test("parseDeadline: ms, seconds, ISO, junk", () => {
+  assert.equal(parseDeadline("1764072000000"), 1764072000000);
+  assert.equal(parseDeadline("1764072000"), 1764072000000);
+  assert.equal(parseDeadline("2026-11-25T12:00:00.000Z"), Date.parse("2026-11-25T12:00:00.000Z"));
+  assert.equal(parseDeadline("soon"), undefined);
+  assert.equal(parseDeadline(undefined), undefined);
+});
+
+test("deadRunsOf: runs whose owning process is gone", () => {
+  const records = [pending("a", DEAD), pending("b", LIVE)].map((p): JournalRecord => ({
+    type: "intent",
+    at: "",
+    owner: p.owner,
+    entry: p.entry,
+  }));
+  assert.deepEqual([...deadRunsOf(records, alive)], ["run-a"]);
+});
+
+test("isOwnerAlive: this process yes, a finished pid no, another host assumed yes", () => {
+  assert.ok(isOwnerAlive({ pid: process.pid, host: hostname() }));
+  assert.ok(!isOwnerAlive({ pid: 2 ** 22 + 12345, host: hostname() }));
+  assert.ok(isOwnerAlive({ pid: 2 ** 22 + 12345, host: "elsewhere" }));
+});

@@ -1,0 +1,264 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { DockerRuntime } from "../../src/docker/types.js";
+import { TargetNotFoundError } from "../../src/errors.js";
+import type {
+  Fault,
+  FaultContext,
+  FaultFamily,
+  JournalFaultEntry,
+  ResolvedService,
+} from "../../src/faults/fault.js";
+import { FaultRegistry } from "../../src/faults/registry.js";
+import type { FaultJournal } from "../../src/run/journal.js";
+import { combineObservers, type RunObserver } from "../../src/run/observer.js";
+import type { ExperimentPlan, PlannedStep } from "../../src/run/plan.js";
+import { runExperiment, type RunnerOptions } from "../../src/run/runner.js";
+
+interface Behaviour {
+  injectFails?: boolean;
+  revertFails?: boolean;
+  revertHangs?: boolean;
+}
+
+/** A fault that only writes what happens to it into `events`. */
+function fakeFamily(events: string[], behaviour: Behaviour = {}): FaultFamily {
+  let n = 0;
+  return {
+    kinds: ["pause"],
+    async create(kind, target, options, durationMs): Promise<Fault> {
+      const id = `f${++n}`;
+      const entry: JournalFaultEntry = {
+        faultId: id,
+        runId: "",
+        kind,
+        target,
+        options,
+        helperContainerIds: [],
+        deadline: 0,
+        undo: {},
+      };
+      return {
+        id,
+        kind,
+        target,
+        durationMs,
+        mechanism: "docker-api",
+        describe: () => `${kind} ${target.service}`,
+        journalEntry: () => ({ ...entry }),
+        async inject(ctx: FaultContext) {
+          events.push(`inject ${id}`);
+          await ctx.record({ ...entry, undo: { stateBefore: "running" } });
+          if (behaviour.injectFails) throw new Error("engine said no");
+        },
+        async revert() {
+          events.push(`revert ${id}`);
+          if (behaviour.revertHangs) await new Promise(() => undefined);
+          if (behaviour.revertFails) throw new Error("cannot unpause");
+        },
+      };
+    },
+    async revertFromEntry() {},
+  };
+}
+
+function recordingJournal(events: string[]): FaultJournal {
+  return {
+    async intent(e) {
+      events.push(`journal intent ${e.faultId} run=${e.runId ? "set" : "missing"}`);
+    },
+    async update(e) {
+      events.push(`journal update ${e.faultId}`);
+    },
+    async reverted(id) {
+      events.push(`journal reverted ${id}`);
+    },
+  };
+}
+
+const resolver = {
+  async resolveService(name: string): Promise<ResolvedService> {
+    if (name === "ghost") throw new TargetNotFoundError(`no service "${name}"`);
+    return { service: name, containerId: `c-${name}`, containerName: `${name}-1`, ips: [] };
+  },
+};
+
+function plan(services: string[], durationMs = 30, recoveryWaitMs = 0): ExperimentPlan {
+  const steps: PlannedStep[] = services.map((service) => ({
+    service,
+    containerId: `c-${service}`,
+    containerName: `${service}-1`,
+    kind: "pause",
+    options: {},
+    durationMs,
+    blastRadius: [],
+    description: `pause ${service}`,
+  }));
+  return { steps, excluded: [], order: services, durationMs, recoveryWaitMs, estimatedMs: 0 };
+}
+
+function options(
+  events: string[],
+  behaviour: Behaviour = {},
+  extra: Partial<RunnerOptions> = {},
+): RunnerOptions {
+  const runtime = {
+    async inspect(id: string) {
+      if (id === "c-vanishing") throw new TargetNotFoundError("gone");
+      return {};
+    },
+  } as unknown as DockerRuntime;
+  return {
+    runtime,
+    registry: new FaultRegistry([fakeFamily(events, behaviour)]),
+    journal: recordingJournal(events),
+    resolver,
+    pollIntervalMs: 5,
+    ...extra,
+  };
+}
+
+function hooks(events: string[]): RunObserver {
+  const h = (name: string) => () => void events.push(name);
+  return {
+    onRunStart: h("onRunStart"),
+    onStepPlanned: h("onStepPlanned"),
+    onBeforeInject: h("onBeforeInject"),
+    onInjected: h("onInjected"),
+    onBeforeRevert: h("onBeforeRevert"),
+    onReverted: h("onReverted"),
+    onStepEnd: h("onStepEnd"),
+    onRunEnd: h("onRunEnd"),
+  };
+}
+
+describe("runExperiment", () => {
+  test("journals before injecting and after reverting, with every hook in order", async () => {
+    const events: string[] = [];
+    const record = await runExperiment(plan(["db"]), options(events, {}, { observer: hooks(events) }));
+    assert.deepEqual(events, [
+      "onRunStart",
+      "onStepPlanned",
+      "journal intent f1 run=set",
+      "onBeforeInject",
+      "inject f1",
+      "journal update f1",
+      "onInjected",
+      "onBeforeRevert",
+      "revert f1",
+      "journal reverted f1",
+      "onReverted",
+      "onStepEnd",
+      "onRunEnd",
+    ]);
+    assert.equal(record.status, "completed");
+    const step = record.steps[0]!;
+    assert.deepEqual(step.outcome, { status: "reverted" });
+    assert.ok(step.injectedAt && step.revertedAt && step.requestedAt);
+    assert.equal(step.mechanism, "docker-api");
+    assert.ok(Date.parse(step.revertedAt) - Date.parse(step.injectedAt) >= 25, "held for its duration");
+  });
+
+  test("an abort mid-fault reverts it at once and skips the rest", async () => {
+    const events: string[] = [];
+    const controller = new AbortController();
+    setTimeout(() => controller.abort("SIGINT received"), 50);
+    const started = Date.now();
+    const record = await runExperiment(
+      plan(["db", "api"], 10_000),
+      options(events, {}, { signal: controller.signal }),
+    );
+    assert.ok(Date.now() - started < 2000, "did not wait out the duration");
+    assert.equal(record.status, "aborted");
+    assert.equal(record.abortReason, "SIGINT received");
+    assert.deepEqual(record.steps[0]!.outcome, {
+      status: "aborted",
+      reason: "SIGINT received",
+      reverted: true,
+    });
+    assert.equal(record.steps[1]!.outcome?.status, "skipped");
+    assert.ok(events.includes("revert f1") && events.includes("journal reverted f1"));
+    assert.ok(!events.includes("inject f2"));
+  });
+
+  test("an observer's shouldAbort stops the run (safety envelope)", async () => {
+    const events: string[] = [];
+    let calls = 0;
+    const observer: RunObserver = { shouldAbort: () => (++calls > 3 ? "error rate 80% > 50%" : undefined) };
+    const record = await runExperiment(plan(["db", "api"], 10_000), options(events, {}, { observer }));
+    assert.equal(record.status, "aborted");
+    assert.equal(record.abortReason, "error rate 80% > 50%");
+    assert.ok(events.includes("journal reverted f1"));
+  });
+
+  test("a failed injection is still reverted and journaled, and the run goes on", async () => {
+    const events: string[] = [];
+    const record = await runExperiment(plan(["db", "api"]), options(events, { injectFails: true }));
+    assert.equal(record.steps[0]!.outcome?.status, "injection-failed");
+    assert.deepEqual(record.steps[0]!.errors, ["engine said no"]);
+    assert.ok(events.includes("revert f1") && events.includes("journal reverted f1"));
+    assert.ok(events.includes("inject f2"));
+  });
+
+  test("a failed revert is recorded, stays pending in the journal, marks the run failed", async () => {
+    const events: string[] = [];
+    const record = await runExperiment(plan(["db", "api"]), options(events, { revertFails: true }));
+    assert.equal(record.status, "failed");
+    assert.equal(record.steps[0]!.outcome?.status, "revert-failed");
+    assert.match(record.steps[0]!.errors.join(), /revert failed: cannot unpause/);
+    assert.ok(!events.includes("journal reverted f1"));
+    assert.ok(events.includes("inject f2"), "the next step still ran");
+  });
+
+  test("a hanging revert is bounded", async () => {
+    const events: string[] = [];
+    const record = await runExperiment(
+      plan(["db"]),
+      options(events, { revertHangs: true }, { revertTimeoutMs: 50 }),
+    );
+    assert.equal(record.steps[0]!.outcome?.status, "revert-failed");
+    assert.match(record.steps[0]!.errors.join(), /did not finish within 50 ms/);
+  });
+
+  test("a target gone before its step is skipped; one gone mid-fault is noted", async () => {
+    const events: string[] = [];
+    const record = await runExperiment(plan(["ghost", "vanishing"]), options(events));
+    assert.equal(record.steps[0]!.outcome?.status, "skipped");
+    assert.equal(record.steps[1]!.outcome?.status, "reverted");
+    assert.match(record.steps[1]!.errors.join(), /disappeared during the fault/);
+  });
+
+  test("a throwing observer hook does not stop the run or its reverts", async () => {
+    const events: string[] = [];
+    const observer: RunObserver = {
+      onInjected() {
+        throw new Error("grafana is down");
+      },
+    };
+    const record = await runExperiment(plan(["db"]), options(events, {}, { observer }));
+    assert.equal(record.status, "completed");
+    assert.ok(events.includes("journal reverted f1"));
+  });
+
+  test("recovery wait between steps, not after the last", async () => {
+    const events: string[] = [];
+    const started = Date.now();
+    await runExperiment(plan(["a", "b"], 0, 100), options(events));
+    const took = Date.now() - started;
+    assert.ok(took >= 95 && took < 1000, `took ${took} ms`);
+  });
+});
+
+test("combineObservers: every observer hears every event, in order; the first abort reason wins", async () => {
+  const events: string[] = [];
+  const a: RunObserver = { onInjected: () => void events.push("a"), shouldAbort: () => undefined };
+  const b: RunObserver = { onInjected: () => void events.push("b"), shouldAbort: () => "b says stop" };
+  const combined = combineObservers([a, b]);
+  await combined.onInjected?.({} as never);
+  assert.deepEqual(events, ["a", "b"]);
+  assert.equal(await combined.shouldAbort?.(), "b says stop");
+  const controller = new AbortController();
+  const withSignal = combineObservers([{ abortSignal: controller.signal }, a]);
+  controller.abort("envelope breached");
+  assert.equal(withSignal.abortSignal?.aborted, true);
+});
