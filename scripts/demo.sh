@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo (`npm run demo`): set up, start the demo shop as compose project "shop", wait until it serves
-# traffic, then let faultline map it. The shop keeps running afterwards so you can break it on purpose.
+# traffic, let faultline map it, run a graph-ordered experiment on it and write the report. The shop keeps
+# running afterwards so you can break it some more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,18 +37,21 @@ done
 say "all services healthy; the shopper is sending traffic to the storefront"
 
 main=(node --import tsx src/cli/main.ts)
-if "${main[@]}" --help 2>/dev/null | grep -qE '^\s+graph\b'; then
-  say "mapping the stack: faultline graph --project $PROJECT"
-  "${main[@]}" graph --project "$PROJECT"
-else
-  say "the 'graph' command is not available in this build yet; the stack is up for you to explore:"
-  say "  $compose_cmd ps"
-fi
+REPORT_DIR="${FAULTLINE_DEMO_REPORT:-$PWD/report}"
+
+say "mapping the stack: faultline graph --project $PROJECT"
+"${main[@]}" graph --project "$PROJECT"
+
+say "breaking it on purpose, most depended-on service first: pause, then 500ms latency, on each service"
+"${main[@]}" run --project "$PROJECT" --kinds pause,latency -o latency.latency=500ms \
+  --duration 10s --baseline 8s --recovery 8s --out "$REPORT_DIR"
+say "report: $REPORT_DIR/report.html (also report.md and report.json)"
 
 cat >&2 <<EOT
 
 [demo] the shop is still running. Try:
-[demo]   npm run faultline -- graph --project $PROJECT
+[demo]   npm run faultline -- graph --project $PROJECT --format mermaid
+[demo]   npm run faultline -- inject --project $PROJECT --target sessions --kind latency --latency 300ms --duration 30s
 [demo]   $compose_cmd logs -f shopper
 [demo] stop it with:
 [demo]   $compose_cmd down --volumes

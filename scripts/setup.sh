@@ -4,6 +4,7 @@
 #
 #   scripts/setup.sh               what the demo needs
 #   scripts/setup.sh --for-tests   also Debian's chromium (the report test drives it with playwright-core)
+#                                  and prometheus (the Prometheus integration tests run the real server)
 #
 # Exit codes: 0 ready, 2 a prerequisite cannot be had on this machine (the message says which).
 set -euo pipefail
@@ -134,6 +135,17 @@ ensure_chromium() {
   have chromium || fail "chromium was installed but is not on PATH"
 }
 
+ensure_prometheus() {
+  # The Prometheus integration tests run the real server (Debian's package ships prometheus and promtool).
+  if have prometheus && have promtool; then
+    say "prometheus: present"
+    return
+  fi
+  apt_install prometheus
+  # Debian's package starts a system service where an init system runs; the tests start their own.
+  have prometheus || fail "prometheus was installed but is not on PATH"
+}
+
 faultline() { timeout 1800 node --import tsx src/cli/main.ts "$@" </dev/null; }
 
 ensure_images() {
@@ -147,6 +159,9 @@ ensure_node_modules
 ensure_engine
 ensure_compose
 ensure_base_image
-if [ "$FOR_TESTS" = 1 ]; then ensure_chromium; fi
+if [ "$FOR_TESTS" = 1 ]; then
+  ensure_chromium
+  ensure_prometheus
+fi
 ensure_images
 say "ready"

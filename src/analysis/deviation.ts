@@ -187,11 +187,17 @@ export function serviceDeviation(input: DeviationInput): Omit<ServiceImpact, "su
   const errors: ErrorCount[] = [];
   const baseSeconds = Math.max(1, (baseline.length * input.intervalMs) / 1000);
   const windowSeconds = Math.max(1, (window.length * input.intervalMs) / 1000);
+  const faultTicks = window.filter((s) => s.t <= input.revertT).length;
+  const faultSeconds = Math.max(1, (faultTicks * input.intervalMs) / 1000);
   for (const cls of ERROR_CLASSES) {
     const baseCount = sum(baseline.map((s) => s.logs?.byClass[cls] ?? 0));
     const perTick = window.map((s) => s.logs?.byClass[cls] ?? 0);
     const count = sum(perTick);
-    const ratio = (count + 1) / windowSeconds / ((baseCount + 1) / baseSeconds);
+    const faultCount = sum(perTick.slice(0, faultTicks));
+    // Errors caused by a fault crowd into the fault itself; averaging them over the recovery watch
+    // too would dilute a clear burst below the threshold. Lagging errors still count over the whole window.
+    const baseRate = (baseCount + 1) / baseSeconds;
+    const ratio = Math.max((faultCount + 1) / faultSeconds, (count + 1) / windowSeconds) / baseRate;
     if (count < MIN_ERROR_LINES || ratio < MIN_ERROR_RATIO) continue;
     const baseMean = baseline.length ? baseCount / baseline.length : 0;
     perTick.forEach((c, i) => (tickDeviates[i] ||= c >= 1 && c > 3 * baseMean));

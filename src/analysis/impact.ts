@@ -162,7 +162,15 @@ class RunContext {
       .map(({ from, to }) => ({ from, to }));
     const hiddenEdges = this.hiddenEdgesOf(step, impacted);
 
-    const { severity, reason } = severityOf({ targetImpact, impacted, userFacing: this.userFacing });
+    // An aborted step (SIGINT, the safety envelope) may have been reverted with no time left to watch.
+    const afterTicks = stepSamples.filter((s) => s.phase === "after" && s.service === step.target).length;
+    const recoveryObserved = step.outcome?.status !== "aborted" || afterTicks >= 2;
+    const { severity, reason } = severityOf({
+      targetImpact,
+      impacted,
+      userFacing: this.userFacing,
+      recoveryObserved,
+    });
     const everyone = [targetImpact, ...impacted].filter((i): i is ServiceImpact => i !== undefined);
     const recoveredAfterMs = everyone.some((i) => i.recoveredAfterMs === null)
       ? null
@@ -175,6 +183,7 @@ class RunContext {
     return {
       ...base,
       analyzed: true,
+      ...(recoveryObserved ? {} : { note: "the run was aborted before recovery could be watched" }),
       severity,
       severityReason: reason,
       ...(targetImpact ? { targetImpact } : {}),

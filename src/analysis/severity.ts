@@ -27,6 +27,8 @@ export interface SeverityInput {
   impacted: readonly ServiceImpact[];
   /** Entry points of the graph (services nothing depends on). */
   userFacing: ReadonlySet<string>;
+  /** False when the run was aborted before recovery could be watched: "not recovered" then means "unknown". */
+  recoveryObserved?: boolean;
 }
 
 export function severityOf(input: SeverityInput): { severity: Severity; reason: string } {
@@ -44,7 +46,10 @@ export function severityOf(input: SeverityInput): { severity: Severity; reason: 
   );
   if (userFacing)
     return { severity: "critical", reason: `user-facing ${userFacing.service} failed most HTTP probes` };
-  const stuck = [targetImpact, ...impacted].find((s) => s && s.recoveredAfterMs === null);
+  const stuck =
+    input.recoveryObserved === false
+      ? undefined
+      : [targetImpact, ...impacted].find((s) => s && s.recoveredAfterMs === null);
   if (stuck)
     return { severity: "critical", reason: `${stuck.service} had not recovered by the end of the window` };
   const erroring = impacted.find((s) =>

@@ -1,5 +1,4 @@
 /** Small async helpers discovery uses to stay bounded in time and in parallelism. */
-import { OperationTimeoutError } from "../errors.js";
 
 /** Maps with at most `limit` calls in flight; results keep the input order. */
 export async function mapLimit<T, R>(
@@ -19,20 +18,8 @@ export async function mapLimit<T, R>(
   return results;
 }
 
-/** Rejects with OperationTimeoutError after `ms`; the timer is always cleared. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new OperationTimeoutError(`${what} did not finish in ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    if (timer) clearTimeout(timer);
-  }
-}
+/** One implementation for the whole code base; re-exported so discovery's imports stay local. */
+export { withTimeout } from "../util/time.js";
 
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

@@ -21,6 +21,7 @@ import type {
   HelperSpec,
   ImageStore,
   ResourceSample,
+  StatsOptions,
   TransportProtocol,
 } from "./types.js";
 import { COMPOSE_LABELS, LABELS } from "./types.js";
@@ -197,8 +198,12 @@ export class DockerEngine implements DockerRuntime {
     });
   }
 
-  async stats(id: string): Promise<ResourceSample> {
-    const s = (await this.docker.getContainer(id).stats({ stream: false })) as unknown as DockerStats;
+  async stats(id: string, options: StatsOptions = {}): Promise<ResourceSample> {
+    const s = (await this.docker.getContainer(id).stats({
+      stream: false,
+      ...(options.oneShot ? { "one-shot": true } : {}),
+      ...(options.signal ? { abortSignal: options.signal } : {}),
+    } as { stream: false })) as unknown as DockerStats;
     return toResourceSample(s);
   }
 }
@@ -494,5 +499,8 @@ export function toResourceSample(s: DockerStats): ResourceSample {
     networkRxBytes: nets.reduce((a, n) => a + n.rx_bytes, 0),
     networkTxBytes: nets.reduce((a, n) => a + n.tx_bytes, 0),
     pids: s.pids_stats?.current ?? 0,
+    cpuTotalNs: s.cpu_stats.cpu_usage.total_usage,
+    ...(s.cpu_stats.system_cpu_usage !== undefined ? { systemCpuNs: s.cpu_stats.system_cpu_usage } : {}),
+    onlineCpus: cpus,
   };
 }

@@ -127,10 +127,23 @@ export interface ResourceSample {
   networkRxBytes: number;
   networkTxBytes: number;
   pids: number;
+  /** Raw cumulative counters, so a caller sampling repeatedly can compute CPU% over its own interval. */
+  cpuTotalNs?: number;
+  systemCpuNs?: number;
+  onlineCpus?: number;
+}
+
+export interface StatsOptions {
+  /**
+   * One snapshot without the engine's 1 s CPU window (API >= 1.41): answers at once, but cpuPercent
+   * is 0; compute it from the raw counters of consecutive samples instead.
+   */
+  oneShot?: boolean;
+  signal?: AbortSignal;
 }
 
 export interface StatsReader {
-  stats(id: string): Promise<ResourceSample>;
+  stats(id: string, options?: StatsOptions): Promise<ResourceSample>;
 }
 
 /** A short-lived or long-running container faultline starts for itself (probe, fault agent, watchdog). */

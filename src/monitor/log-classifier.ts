@@ -147,6 +147,8 @@ const RULES: Rule[] = [
 const NOT_ERRORS = [
   /\b0 errors?\b/i,
   /\berrors?[_ ]?(?:count)?[=: ]+0\b/i,
+  // Counters in summary lines: "ok=25 failed=0", "failures: 0".
+  /\b(?:failed|failures?)[_ ]?(?:count|total)?[=: ]+0(?![.\d])/i,
   /\bno errors?\b/i,
   /\bwithout errors?\b/i,
 ];

@@ -15,6 +15,7 @@ import type {
   StatsReader,
 } from "../docker/types.js";
 import { log } from "../util/log.js";
+import { sleep, withTimeout } from "../util/time.js";
 import { SafetyEnvelope, type EnvelopeOptions } from "./envelope.js";
 import { probeHttp, summarizeProbes } from "./http-probe.js";
 import { LogCounter, type LogCounterOptions } from "./log-counter.js";
@@ -40,8 +41,20 @@ export interface MonitorOptions {
   /** Samples kept in memory; the oldest are dropped beyond this (with a note). Default 50 000. */
   maxSamples?: number;
   logs?: LogCounterOptions;
-  /** Counts established TCP connections from a service to other services (optional). */
-  countConnections?: (profile: ServiceProfile, signal: AbortSignal) => Promise<number>;
+  /**
+   * Counts established TCP connections between a service and the other services (optional; see
+   * connections.ts). `info` is this tick's inspect result; undefined means "could not read".
+   */
+  countConnections?: (
+    profile: ServiceProfile,
+    signal: AbortSignal,
+    info?: ContainerInfo,
+  ) => Promise<number | undefined>;
+  /**
+   * Ask the engine for one-shot stats (no 1 s CPU window per call) and compute CPU% from consecutive
+   * samples. Default true; engines older than API 1.41 ignore the flag and answer as before.
+   */
+  oneShotStats?: boolean;
 }
 
 interface Watched {
@@ -70,6 +83,8 @@ export class Monitor {
   private stepId: string | undefined;
   private droppedSamples = 0;
   private idleSince = 0;
+  /** The last claimed baseline stretch: a tick that started in it but ended after the claim joins it. */
+  private lastClaim?: { stepId: string; from: number; to: number };
 
   constructor(
     private readonly runtime: MonitorRuntime,
@@ -103,6 +118,11 @@ export class Monitor {
     this.loop = this.run();
   }
 
+  /** How long the current stretch of unowned baseline samples has lasted (ms). */
+  idleForMs(): number {
+    return this.stepId === undefined ? this.now() - this.idleSince : 0;
+  }
+
   /** Everything sampled from now on belongs to `stepId` in `phase`. */
   markPhase(stepId: string, phase: Phase): void {
     this.stepId = stepId;
@@ -121,6 +141,7 @@ export class Monitor {
 
   /** Tags the baseline samples taken since the last idle mark (or the start) as `stepId`'s baseline. */
   claimBaseline(stepId: string): void {
+    this.lastClaim = { stepId, from: this.idleSince, to: this.now() };
     for (let i = this.collected.length - 1; i >= 0; i--) {
       const s = this.collected[i]!;
       if (s.stepId !== undefined || s.phase !== "baseline" || s.t < this.idleSince) break;
@@ -186,7 +207,12 @@ export class Monitor {
     const stepId = this.stepId;
     const phase = this.phase;
     const tick = await Promise.all(this.watched.map((w) => this.sample(w, t, at, stepId, phase)));
-    for (const s of tick) this.collected.push(s);
+    const claim = this.lastClaim;
+    for (const s of tick) {
+      if (claim && s.stepId === undefined && s.phase === "baseline" && s.t >= claim.from && s.t <= claim.to)
+        s.stepId = claim.stepId;
+      this.collected.push(s);
+    }
     const max = this.options.maxSamples ?? 50_000;
     if (this.collected.length > max) {
       const extra = this.collected.length - max;
@@ -228,11 +254,13 @@ export class Monitor {
     if (this.options.countConnections && running) {
       work.push(
         withTimeout(
-          this.options.countConnections(w.profile, this.controller.signal),
+          this.options.countConnections(w.profile, this.controller.signal, info),
           this.engineTimeoutMs,
           "connections",
         )
-          .then((n) => void (s.connections = n))
+          .then((n) => {
+            if (n !== undefined) s.connections = n;
+          })
           .catch(() => undefined),
       );
     }
@@ -244,14 +272,18 @@ export class Monitor {
   private async sampleStats(w: Watched, s: ServiceSample): Promise<void> {
     try {
       const stats = await withTimeout(
-        this.runtime.stats(w.profile.containerId),
+        this.runtime.stats(w.profile.containerId, {
+          oneShot: this.options.oneShotStats ?? true,
+        }),
         this.engineTimeoutMs,
         "stats",
       );
       const t = performance.now();
-      s.cpuPercent = round(stats.cpuPercent, 2);
-      s.memoryBytes = stats.memoryBytes;
       const prev = w.lastStats;
+      const cpu =
+        cpuPercentBetween(prev?.sample, stats) ?? (stats.cpuPercent > 0 ? stats.cpuPercent : undefined);
+      if (cpu !== undefined) s.cpuPercent = round(cpu, 2);
+      s.memoryBytes = stats.memoryBytes;
       if (prev && t > prev.t) {
         const dt = (t - prev.t) / 1000;
         // Counters reset when a container restarts: a negative delta means "unknown", not negative traffic.
@@ -301,31 +333,21 @@ function round(n: number, digits: number): number {
   return Math.round(n * f) / f;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
-export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} did not answer in ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+/**
+ * CPU% of one container between two stats samples, as `docker stats` computes it (share of all CPUs
+ * times the CPU count), or undefined when the counters do not allow it (first sample, restart).
+ */
+export function cpuPercentBetween(
+  prev: Pick<ResourceSample, "cpuTotalNs" | "systemCpuNs"> | undefined,
+  next: Pick<ResourceSample, "cpuTotalNs" | "systemCpuNs" | "onlineCpus">,
+): number | undefined {
+  if (prev?.cpuTotalNs === undefined || prev.systemCpuNs === undefined) return undefined;
+  if (next.cpuTotalNs === undefined || next.systemCpuNs === undefined) return undefined;
+  const cpu = next.cpuTotalNs - prev.cpuTotalNs;
+  const system = next.systemCpuNs - prev.systemCpuNs;
+  // A restarted container's counters start again from zero: that interval is unknown, not negative.
+  if (system <= 0 || cpu < 0) return undefined;
+  return (cpu / system) * (next.onlineCpus ?? 1) * 100;
 }
 
 async function boundedAll(ps: Promise<unknown>[], ms: number): Promise<void> {

@@ -8,13 +8,41 @@
  */
 import type { RunObserver, StepContext } from "../run/observer.js";
 import type { RunRecord } from "../run/record.js";
+import { formatDuration } from "../util/duration.js";
+import { sleep } from "../util/time.js";
 import type { Monitor } from "./monitor.js";
 import type { MonitorData } from "./types.js";
 
+export interface MonitorObserverOptions {
+  /**
+   * Steady state observed before each fault (ms): injection waits until the stack has been watched
+   * this long since the previous step ended (or the monitor started). Default 0.
+   */
+  baselineMs?: number;
+  /** How long to keep watching after each revert, for recovery to show (ms). Default 0. */
+  afterMs?: number;
+  /**
+   * The run's own abort (SIGINT/SIGTERM): cuts both waits short. The safety envelope cuts only the
+   * baseline wait: once it has tripped the fault is reverted, and watching recovery is what is left to do.
+   */
+  signal?: AbortSignal;
+  /** One line per wait, for progress output. */
+  onProgress?: (text: string) => void;
+}
+
 export class MonitorObserver implements RunObserver {
   private finished?: MonitorData;
+  /** Aborts on the run's signal or the envelope. */
+  private readonly signal: AbortSignal;
 
-  constructor(private readonly monitor: Monitor) {}
+  constructor(
+    private readonly monitor: Monitor,
+    private readonly options: MonitorObserverOptions = {},
+  ) {
+    this.signal = options.signal
+      ? AbortSignal.any([options.signal, monitor.abortSignal])
+      : monitor.abortSignal;
+  }
 
   get abortSignal(): AbortSignal {
     return this.monitor.abortSignal;
@@ -24,15 +52,24 @@ export class MonitorObserver implements RunObserver {
     await this.monitor.start();
   }
 
-  onBeforeInject(ctx: StepContext): void {
+  async onBeforeInject(ctx: StepContext): Promise<void> {
+    const wait = (this.options.baselineMs ?? 0) - this.monitor.idleForMs();
+    if (wait > 0 && !this.signal.aborted) {
+      this.options.onProgress?.(`#${ctx.index + 1} observing steady state for ${formatDuration(wait)}`);
+      await sleep(wait, this.signal);
+    }
     this.monitor.claimBaseline(ctx.step.faultId);
     this.monitor.markPhase(ctx.step.faultId, "during");
   }
 
-  onReverted(ctx: StepContext): void {
+  async onReverted(ctx: StepContext): Promise<void> {
     this.monitor.markPhase(ctx.step.faultId, "after");
+    const wait = this.options.afterMs ?? 0;
+    if (wait > 0 && !this.options.signal?.aborted) {
+      this.options.onProgress?.(`#${ctx.index + 1} watching recovery for ${formatDuration(wait)}`);
+      await sleep(wait, this.options.signal);
+    }
   }
-
   onStepEnd(): void {
     this.monitor.markIdle();
   }

@@ -42,7 +42,7 @@ export function dryRunRuntime(real: DockerRuntime, onCall: (call: string) => voi
     inspect: (id) => real.inspect(id),
     tail: (id, lines, options) => real.tail(id, lines, options),
     follow: (id, onLine, signal) => real.follow(id, onLine, signal),
-    stats: (id) => real.stats(id),
+    stats: (id, options) => real.stats(id, options),
     async stop(id, timeoutSeconds = 10) {
       onCall(`docker stop -t ${timeoutSeconds} ${short(id)}`);
     },

@@ -3,6 +3,10 @@
 Browses products, fills carts and places the odd order at REQUESTS_PER_SECOND. Every failure (timeout,
 refused connection, 5xx, ...) is logged with the peer's name so whoever reads the logs knows what broke.
 A heartbeat file lets the healthcheck tell a live loop from a stuck one.
+
+Open loop: requests start on schedule whether or not earlier ones have answered (up to MAX_IN_FLIGHT),
+as real customers do. A closed loop would slow down exactly when the storefront does and so hide most
+of an outage from its own logs (coordinated omission).
 """
 
 import http.client
@@ -13,6 +17,7 @@ import random
 import signal
 import socket
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -23,6 +28,7 @@ RATE = float(os.environ.get("REQUESTS_PER_SECOND", "3"))
 TIMEOUT = float(os.environ.get("REQUEST_TIMEOUT", "3"))
 HEARTBEAT = os.environ.get("HEARTBEAT_FILE", "/tmp/shopper.heartbeat")
 SUMMARY_EVERY = float(os.environ.get("SUMMARY_SECONDS", "10"))
+MAX_IN_FLIGHT = int(os.environ.get("MAX_IN_FLIGHT", "16"))
 
 logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s shopper %(message)s")
 log = logging.getLogger("shopper")
@@ -79,15 +85,28 @@ def next_action(customer):
     return "POST", "/api/orders", {"customer": customer, "sku": random.choice(SKUS), "quantity": 1}
 
 
-def main():
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    log.info("sending %.1f req/s to %s (timeout %.1fs)", RATE, TARGET_URL, TIMEOUT)
-    interval = 1.0 / RATE if RATE > 0 else 1.0
-    ok = failed = 0
-    last_summary = time.monotonic()
-    next_at = time.monotonic()
-    while True:
-        customer = "customer-%d" % random.randint(1, 20)
+class Tally:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.ok = 0
+        self.failed = 0
+
+    def add(self, ok):
+        with self.lock:
+            if ok:
+                self.ok += 1
+            else:
+                self.failed += 1
+
+    def take(self):
+        with self.lock:
+            ok, failed = self.ok, self.failed
+            self.ok = self.failed = 0
+            return ok, failed
+
+
+def one_request(customer, tally, slots):
+    try:
         method, path, body = next_action(customer)
         started = time.monotonic()
         try:
@@ -95,20 +114,35 @@ def main():
         except Exception as e:  # noqa: BLE001 - a simulator that dies stops being a witness
             status, kind, detail = None, "error", "%s: %s" % (type(e).__name__, e)
         elapsed_ms = (time.monotonic() - started) * 1000
-        if kind is None:
-            ok += 1
-        else:
-            failed += 1
+        tally.add(kind is None)
+        if kind is not None:
             log.error(
                 "request failed peer=%s method=%s path=%s status=%s kind=%s elapsed=%.0fms detail=%s",
                 PEER, method, path, status if status is not None else "-", kind, elapsed_ms, detail.strip()[:200],
             )
+    finally:
+        slots.release()
+
+
+def main():
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    log.info("sending %.1f req/s to %s (timeout %.1fs)", RATE, TARGET_URL, TIMEOUT)
+    interval = 1.0 / RATE if RATE > 0 else 1.0
+    tally = Tally()
+    slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+    last_summary = time.monotonic()
+    next_at = time.monotonic()
+    while True:
+        customer = "customer-%d" % random.randint(1, 20)
+        # Beyond MAX_IN_FLIGHT the loop waits: a bound on threads, far above what the timeout allows.
+        slots.acquire()
+        threading.Thread(target=one_request, args=(customer, tally, slots), daemon=True).start()
         with open(HEARTBEAT, "w") as f:
             f.write(str(time.time()))
         now = time.monotonic()
         if now - last_summary >= SUMMARY_EVERY:
+            ok, failed = tally.take()
             log.info("summary peer=%s ok=%d failed=%d window=%.0fs", PEER, ok, failed, now - last_summary)
-            ok = failed = 0
             last_summary = now
         next_at = max(next_at + interval, now)
         time.sleep(max(0.0, next_at - time.monotonic()))

@@ -6,6 +6,7 @@ import { injectCommand } from "./inject.js";
 import { reportCommand } from "./report.js";
 import { revertCommand } from "./revert.js";
 import { runCommand } from "./run.js";
+import { serveCommand } from "./serve.js";
 
 /** Each command lives in its own module; this is the only list of them. */
 export function registerCommands(program: Command): void {
@@ -16,4 +17,5 @@ export function registerCommands(program: Command): void {
   program.addCommand(reportCommand());
   program.addCommand(revertCommand());
   program.addCommand(runCommand());
+  program.addCommand(serveCommand());
 }

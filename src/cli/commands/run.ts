@@ -1,7 +1,9 @@
 /**
  * `faultline run`: discover the stack, order it by the dependency graph, and inject one fault at a time
- * with recovery waits between. `--plan` prints the plan; `--dry-run` prints every engine call it would
- * make and changes nothing.
+ * with recovery waits between. `--out DIR` attaches the monitor (steady state before, the fault, recovery
+ * after each step), analyses the impact and writes report.html/json/md there, also when the run is
+ * aborted (safety envelope, SIGINT/SIGTERM). `--plan` prints the plan; `--dry-run` prints every engine
+ * call it would make and changes nothing.
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { Command } from "commander";
@@ -12,6 +14,8 @@ import { defaultRegistry } from "../../faults/registry.js";
 import { buildGraph } from "../../graph/build.js";
 import { TEST_ORDERS, orderForTesting } from "../../graph/order.js";
 import type { DependencyGraph } from "../../graph/types.js";
+import type { EnvelopeOptions } from "../../monitor/envelope.js";
+import { combineObservers } from "../../run/observer.js";
 import { dryRunRuntime } from "../../run/dry-run.js";
 import { NULL_JOURNAL } from "../../run/journal.js";
 import { formatPlan, planExperiment, type ExperimentPlan } from "../../run/plan.js";
@@ -19,25 +23,40 @@ import type { FaultKind, RunRecord } from "../../run/record.js";
 import { runExperiment } from "../../run/runner.js";
 import { installSignalHandlers } from "../../run/signals.js";
 import { TargetResolver, detectSelfContainerId } from "../../run/targeting.js";
-import { parseDuration } from "../../util/duration.js";
+import { formatDuration, parseDuration } from "../../util/duration.js";
 import { addStateDirOption, openChaosSession } from "../chaos-session.js";
 import { consoleObserver } from "../console-observer.js";
+import { monitoredRun, type MonitoredRun } from "../monitored-run.js";
 import {
   addScopeOptions,
   collect,
   parseChoice,
+  parseFraction,
   parseInteger,
   resolveScope,
   type ScopeOptions,
 } from "../options.js";
 import { openRuntime } from "../runtime.js";
+import type { ServiceProfile } from "../../discovery/profile.js";
 import { discoverInScope } from "./discover.js";
 
-interface RunOptions extends ScopeOptions {
+/** Exit code of a run the safety envelope stopped (the report is still written). */
+export const ENVELOPE_ABORT_EXIT_CODE = 3;
+
+export interface RunOptions extends ScopeOptions {
   kinds: string;
   services?: string;
+  only?: string;
   duration: string;
-  recoveryWait: string;
+  recovery: string;
+  recoveryWait?: string;
+  baseline: string;
+  interval: string;
+  out?: string;
+  abortWhenDown: string;
+  maxErrorRate?: string;
+  maxProbeFailures?: string;
+  envelopeFor: string;
   maxBlastRadius?: string;
   order: string;
   graph?: string;
@@ -56,8 +75,25 @@ export function runCommand(): Command {
   addStateDirOption(addScopeOptions(command))
     .option("--kinds <kinds>", "fault kinds to apply to each service, comma-separated", "pause,stop")
     .option("--services <ids>", "only these services, comma-separated")
+    .option("--only <ids>", "same as --services")
     .option("-d, --duration <duration>", "how long each fault stays in effect", "10s")
-    .option("--recovery-wait <duration>", "pause between faults for the stack to settle", "10s")
+    .option(
+      "--recovery <duration>",
+      "after each revert: time for the stack to settle (and, with --out, to watch it recover)",
+      "10s",
+    )
+    .option("--recovery-wait <duration>", "older name of --recovery")
+    .option("--out <dir>", "monitor the stack and write report.html, report.json, report.md here")
+    .option("--baseline <duration>", "with --out: steady state observed before each fault", "10s")
+    .option("--interval <duration>", "with --out: monitor sampling interval", "1s")
+    .option(
+      "--abort-when-down <duration>",
+      "with --out: abort when every service has been down this long",
+      "15s",
+    )
+    .option("--max-error-rate <lines/s>", "with --out: abort when error log lines (all services) exceed this")
+    .option("--max-probe-failures <ratio>", "with --out: abort when this share (0..1) of HTTP probes fail")
+    .option("--envelope-for <duration>", "how long a --max-* limit must be exceeded to abort", "10s")
     .option("--max-blast-radius <n>", "skip services whose failure reaches more than n others")
     .option("--order <order>", `test order: ${TEST_ORDERS.join(", ")}`, "leaves-first")
     .option("--graph <file>", "use this graph (from `faultline graph --format json`) instead of discovering")
@@ -119,38 +155,57 @@ async function run(options: RunOptions): Promise<void> {
   const kinds = parseKinds(options.kinds, registry);
   const kindOptions = parseKindOptions(options.option, kinds);
   const durationMs = parseDuration(options.duration, "--duration");
-  const recoveryWaitMs = parseDuration(options.recoveryWait, "--recovery-wait");
+  const recoveryMs =
+    options.recoveryWait !== undefined
+      ? parseDuration(options.recoveryWait, "--recovery-wait")
+      : parseDuration(options.recovery, "--recovery");
+  const monitoring = monitoringOptions(options);
   const maxBlastRadius =
     options.maxBlastRadius !== undefined
       ? parseInteger(options.maxBlastRadius, "--max-blast-radius")
       : undefined;
   const order = parseChoice(options.order, TEST_ORDERS, "--order");
   const scope = resolveScope(options);
-  const services = options.services
-    ?.split(",")
+  const services = [options.services, options.only]
+    .flatMap((list) => list?.split(",") ?? [])
     .map((s) => s.trim())
     .filter(Boolean);
+  const progress = (text: string) => {
+    if (!options.quiet) process.stderr.write(`[run] ${text}\n`);
+  };
 
-  const graph = await loadGraph(options, order);
+  // The monitor needs every service's profile, so a monitored run discovers even with --graph.
+  const profiles = monitoring ? await discoverInScope(options, "run") : undefined;
+  const graph = await loadGraph(options, order, profiles);
   const real = await openRuntime();
   const containers = await real.list({ ...scope.selector, all: true });
   const plan = planExperiment({
     containers,
     graph,
-    services,
+    services: services.length ? services : undefined,
     kinds,
     options: kindOptions,
     durationMs,
-    recoveryWaitMs,
+    // A monitored run watches recovery after every step itself (the last one too).
+    recoveryWaitMs: monitoring ? 0 : recoveryMs,
     maxBlastRadius,
     selfContainerId: detectSelfContainerId(),
   });
+  if (monitoring) {
+    plan.recoveryWaitMs = recoveryMs;
+    plan.estimatedMs = plan.steps.length * (monitoring.baselineMs + durationMs + recoveryMs);
+  }
   if (options.plan) {
     process.stdout.write(`${formatPlan(plan)}\n`);
+    if (monitoring)
+      process.stdout.write(
+        `monitored: ${formatDuration(monitoring.baselineMs)} steady state before and ${formatDuration(recoveryMs)} recovery after each fault; report in ${monitoring.out}\n`,
+      );
     return;
   }
   if (!plan.steps.length)
     throw new InvalidInputError("nothing to run: every service in scope was skipped", formatPlan(plan));
+  if (monitoring && !options.dryRun) plan.recoveryWaitMs = 0;
 
   const session = options.dryRun ? undefined : await openChaosSession(options);
   const runtime = session
@@ -160,8 +215,23 @@ async function run(options: RunOptions): Promise<void> {
   await validateFaultOptions(plan, registry, resolver, runtime);
 
   const guard = installSignalHandlers();
+  let monitored: MonitoredRun | undefined;
   let record: RunRecord;
   try {
+    if (monitoring && session && profiles) {
+      monitored = await monitoredRun({
+        runtime: session.runtime,
+        profiles,
+        containers,
+        intervalMs: monitoring.intervalMs,
+        baselineMs: monitoring.baselineMs,
+        recoveryMs,
+        envelope: monitoring.envelope,
+        signal: guard.signal,
+        progress,
+      });
+    }
+    const printer = consoleObserver((t) => process.stderr.write(t));
     record = await runExperiment(plan, {
       runtime,
       registry,
@@ -175,12 +245,29 @@ async function run(options: RunOptions): Promise<void> {
             onBeforeInject: ({ index, step }) =>
               void process.stdout.write(`#${index + 1} ${step.description}\n`),
           }
-        : consoleObserver(),
+        : monitored
+          ? combineObservers([printer, monitored.observers])
+          : printer,
     });
+    record.graphBefore = graph;
+    if (monitored && monitoring) {
+      progress(`analysing ${record.steps.length} fault(s) and writing the report`);
+      const { files, analysis } = await monitored.finish(record, monitoring.out);
+      for (const s of analysis.steps)
+        progress(
+          `${s.kind} ${s.target}: ${s.severity}${
+            s.impacted.length
+              ? ` (impacted: ${s.impacted.map((i) => `${i.service} ${i.via}`).join(", ")})`
+              : ""
+          }`,
+        );
+      process.stdout.write(`${files.html}\n${files.json}\n${files.markdown}\n`);
+    }
   } finally {
+    // Never leave the monitor's timers and log streams running after an unexpected error.
+    await monitored?.observer.data().catch(() => undefined);
     guard.dispose();
   }
-  record.graphBefore = graph;
   if (options.record) {
     await writeFile(options.record, `${JSON.stringify(record, null, 2)}\n`);
   }
@@ -193,11 +280,71 @@ async function run(options: RunOptions): Promise<void> {
   if (guard.exitCode !== undefined) process.exitCode = guard.exitCode;
   else if (record.status === "failed") {
     throw new FaultRevertError("some faults could not be reverted", "run `faultline revert` to retry them");
+  } else if (record.status === "aborted") {
+    process.stderr.write(`faultline: run aborted: ${record.abortReason ?? "unknown reason"}\n`);
+    process.exitCode = ENVELOPE_ABORT_EXIT_CODE;
   }
 }
 
-/** A graph file when given (its order recomputed for --order), else discovery now. */
-async function loadGraph(options: RunOptions, order: (typeof TEST_ORDERS)[number]): Promise<DependencyGraph> {
+export interface MonitoringOptions {
+  out: string;
+  baselineMs: number;
+  intervalMs: number;
+  envelope: EnvelopeOptions;
+}
+
+/** The monitor's settings, or undefined when no report was asked for (no --out: no monitoring). */
+export function monitoringOptions(
+  options: Pick<
+    RunOptions,
+    "out" | "baseline" | "interval" | "abortWhenDown" | "maxErrorRate" | "maxProbeFailures" | "envelopeFor"
+  >,
+): MonitoringOptions | undefined {
+  if (options.out === undefined) {
+    const needsOut = (["maxErrorRate", "maxProbeFailures"] as const).find((k) => options[k] !== undefined);
+    if (needsOut)
+      throw new InvalidInputError(
+        `--${needsOut === "maxErrorRate" ? "max-error-rate" : "max-probe-failures"} needs --out`,
+        "the safety envelope is part of the monitor, which runs with --out DIR",
+      );
+    return undefined;
+  }
+  if (!options.out.trim())
+    throw new InvalidInputError("--out is empty", "pass a directory, e.g. --out report");
+  const forMs = parseDuration(options.envelopeFor, "--envelope-for");
+  const envelope: EnvelopeOptions = {
+    allDownForMs: parseDuration(options.abortWhenDown, "--abort-when-down"),
+    errorRateForMs: forMs,
+    probeFailureForMs: forMs,
+  };
+  if (options.maxErrorRate !== undefined) {
+    const n = Number(options.maxErrorRate);
+    if (options.maxErrorRate.trim() === "" || !Number.isFinite(n) || n < 0)
+      throw new InvalidInputError(
+        `--max-error-rate "${options.maxErrorRate}" is not a number of lines per second`,
+        "e.g. --max-error-rate 20",
+      );
+    envelope.maxErrorsPerSecond = n;
+  }
+  if (options.maxProbeFailures !== undefined)
+    envelope.maxProbeFailureRatio = parseFraction(options.maxProbeFailures, "--max-probe-failures");
+  const intervalMs = parseDuration(options.interval, "--interval");
+  if (intervalMs < 100)
+    throw new InvalidInputError(`--interval ${options.interval} is too short`, "use 100ms or more");
+  return {
+    out: options.out,
+    baselineMs: parseDuration(options.baseline, "--baseline"),
+    intervalMs,
+    envelope,
+  };
+}
+
+/** A graph file when given (its order recomputed for --order), else discovery now (or the profiles given). */
+async function loadGraph(
+  options: RunOptions,
+  order: (typeof TEST_ORDERS)[number],
+  profiles?: ServiceProfile[],
+): Promise<DependencyGraph> {
   if (options.graph) {
     let graph: DependencyGraph;
     try {
@@ -216,7 +363,7 @@ async function loadGraph(options: RunOptions, order: (typeof TEST_ORDERS)[number
     }
     return { ...graph, order: orderForTesting(graph, order) };
   }
-  return buildGraph(await discoverInScope(options, "run"), { order });
+  return buildGraph(profiles ?? (await discoverInScope(options, "run")), { order });
 }
 
 /** Builds every kind once against the first target, so bad options fail before the first fault. */

@@ -1,0 +1,137 @@
+/**
+ * The HTTP API as an express app: routing, body validation and error mapping only. Every decision lives
+ * behind `ApiService`, so tests can drive this with a service of their own.
+ */
+import express, { type NextFunction, type Request, type Response } from "express";
+import { renderGraphJson } from "../graph/render-json.js";
+import { renderMermaid } from "../graph/render-mermaid.js";
+import { InvalidInputError } from "../errors.js";
+import { requireBearerToken } from "./auth.js";
+import { toErrorResponse } from "./errors.js";
+import { discoverBody, experimentBody, injectFaultBody, parseBody } from "./schemas.js";
+import type { ApiService } from "./service.js";
+import { log } from "../util/log.js";
+
+const GRAPH_FORMATS = ["json", "mermaid"] as const;
+
+export interface AppOptions {
+  /** When set, every request but the open scraper endpoints needs `Authorization: Bearer <token>`. */
+  apiToken?: string;
+}
+
+export function createApp(service: ApiService, options: AppOptions = {}): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  // Before the body parser: an unauthenticated request is refused without reading its body.
+  app.use(requireBearerToken(options.apiToken));
+  app.use(express.json({ limit: "64kb" }));
+
+  app.get("/healthz", (_req, res) => {
+    res.json(service.health());
+  });
+
+  app.get("/metrics", async (_req, res) => {
+    const { contentType, body } = await service.metrics();
+    res.type(contentType).send(body);
+  });
+
+  app.get("/api/services", async (_req, res) => {
+    res.json(await service.services());
+  });
+
+  app.post("/api/discover", async (req, res) => {
+    parseBody(discoverBody, emptyToUndefined(req.body), "discover request");
+    res.json(await service.discover());
+  });
+
+  app.get("/api/graph", async (req, res) => {
+    const format = String(req.query.format ?? "json");
+    if (!(GRAPH_FORMATS as readonly string[]).includes(format)) {
+      throw new InvalidInputError(
+        `unknown graph format "${format}"`,
+        `use ?format=${GRAPH_FORMATS.join("|")}`,
+      );
+    }
+    const graph = await service.graph();
+    if (format === "mermaid") res.type("text/plain").send(renderMermaid(graph));
+    else res.type("application/json").send(renderGraphJson(graph));
+  });
+
+  app.post("/api/faults", async (req, res) => {
+    const body = parseBody(injectFaultBody, req.body, "fault request");
+    const fault = await service.injectFault(body);
+    res.status(202).location(`/api/faults/${fault.id}`).json(fault);
+  });
+
+  app.get("/api/faults", (_req, res) => {
+    res.json(service.listFaults());
+  });
+
+  app.get("/api/faults/:id", (req, res) => {
+    res.json(service.getFault(req.params.id));
+  });
+
+  app.delete("/api/faults/:id", async (req, res) => {
+    res.json(await service.revertFault(req.params.id));
+  });
+
+  app.post("/api/experiments", async (req, res) => {
+    const body = parseBody(experimentBody, req.body, "experiment request");
+    const experiment = await service.startExperiment(body);
+    res.status(202).location(`/api/experiments/${experiment.id}`).json(experiment);
+  });
+
+  app.get("/api/experiments", (_req, res) => {
+    res.json({ experiments: service.listExperiments() });
+  });
+
+  app.get("/api/experiments/:id", (req, res) => {
+    res.json(service.getExperiment(req.params.id));
+  });
+
+  app.delete("/api/experiments/:id", async (req, res) => {
+    res.json(await service.cancelExperiment(req.params.id));
+  });
+
+  app.get("/api/experiments/:id/report.html", (req, res, next) => {
+    res.type("text/html").sendFile(service.experimentReport(req.params.id, "html"), (e) => e && next(e));
+  });
+
+  app.get("/api/experiments/:id/report.json", (req, res, next) => {
+    res
+      .type("application/json")
+      .sendFile(service.experimentReport(req.params.id, "json"), (e) => e && next(e));
+  });
+
+  app.get("/api/prometheus/targets", async (_req, res) => {
+    res.json(await service.prometheusTargets());
+  });
+
+  app.get("/api/schedule", (_req, res) => {
+    const schedule = service.schedule();
+    res.json(schedule ?? { running: false, hint: "start faultline serve with --schedule" });
+  });
+
+  app.use((req, res) => {
+    res.status(404).json({
+      error: {
+        code: "NOT_FOUND",
+        message: `no route ${req.method} ${req.path}`,
+        hint: "see GET /healthz, /api/services, /api/graph, /api/faults, /api/experiments, /metrics",
+      },
+    });
+  });
+
+  // Express 5 routes rejected promises here too.
+  app.use((e: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const { status, body } = toErrorResponse(e);
+    if (status >= 500) log.error({ err: e, method: req.method, path: req.path }, "request failed");
+    res.status(status).json(body);
+  });
+  return app;
+}
+
+/** express.json leaves an empty body as undefined or {}; both mean "no options". */
+function emptyToUndefined(body: unknown): unknown {
+  return body && typeof body === "object" && Object.keys(body).length === 0 ? undefined : body;
+}

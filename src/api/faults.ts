@@ -1,0 +1,279 @@
+/**
+ * Faults injected through the API (and by the scheduler): each runs as a one-step run through the same
+ * runner as `faultline inject` (journal intent -> inject -> wait -> revert -> journal), in the background,
+ * with its own AbortController so DELETE and shutdown revert it early. One fault per target at a time.
+ */
+import type { DockerRuntime } from "../docker/types.js";
+import { FaultInjectionError } from "../errors.js";
+import type { ResolvedService } from "../faults/fault.js";
+import type { FaultRegistry } from "../faults/registry.js";
+import type { FaultJournal } from "../run/journal.js";
+import { combineObservers, type RunObserver, type StepContext } from "../run/observer.js";
+import type { FaultStep } from "../run/record.js";
+import { newRunId, runSingleFault } from "../run/runner.js";
+import { log } from "../util/log.js";
+import { withTimeout } from "../util/time.js";
+import { ConflictError, UnknownIdError } from "./errors.js";
+
+export type FaultSource = "api" | "scheduler" | "experiment";
+
+export interface FaultRequest {
+  target: string;
+  kind: string;
+  options: Record<string, unknown>;
+  durationMs: number;
+}
+
+/** A fault as the API shows it: the runner's live step plus where it came from. */
+export interface FaultView extends FaultStep {
+  id: string;
+  source: FaultSource;
+  runId: string;
+  state: "active" | "ended";
+  /** When the fault is due to be reverted (epoch ms), while active. */
+  revertDueAt?: string;
+}
+
+interface Tracked {
+  id: string;
+  source: FaultSource;
+  runId: string;
+  service: string;
+  containerId: string;
+  step: FaultStep;
+  controller?: AbortController;
+  done?: Promise<unknown>;
+  ended: boolean;
+}
+
+export interface FaultManagerDeps {
+  runtime: DockerRuntime;
+  registry: FaultRegistry;
+  journal: FaultJournal;
+  resolver: { resolveService(name: string): Promise<ResolvedService> };
+  project?: string;
+  /** Metrics, integrations: told about every fault this manager runs. */
+  observers?: readonly RunObserver[];
+  /** Ended faults kept for GET /api/faults. */
+  keepRecent?: number;
+  /** Refuses new faults while true (an experiment is running). */
+  isBlocked?: () => string | undefined;
+}
+
+/** Upper bound on waiting for a revert requested through the API (the runner bounds each revert too). */
+const REVERT_WAIT_MS = 90_000;
+
+export class FaultManager {
+  private readonly active = new Map<string, Tracked>();
+  private readonly recent: Tracked[] = [];
+  /** Services and container ids with a fault in effect or being set up. */
+  private readonly busyTargets = new Set<string>();
+
+  constructor(private readonly deps: FaultManagerDeps) {}
+
+  /** True while any fault is in effect or being set up. */
+  busy(): boolean {
+    return this.active.size > 0 || this.busyTargets.size > 0;
+  }
+
+  /**
+   * Validates, injects and returns once the fault is in effect; its revert is scheduled after the
+   * duration. Throws InvalidInputError (bad kind/options), TargetNotFoundError, TargetExcludedError,
+   * ConflictError (target busy), FaultInjectionError (the engine refused; nothing is left applied).
+   */
+  async inject(request: FaultRequest, source: FaultSource = "api"): Promise<FaultView> {
+    const { registry, runtime } = this.deps;
+    registry.familyFor(request.kind);
+    const blocked = this.deps.isBlocked?.();
+    if (blocked) throw new ConflictError(blocked, "wait for it to finish, or cancel it");
+    const target = await this.deps.resolver.resolveService(request.target);
+    this.reserve(target);
+    let tracked: Tracked | undefined;
+    try {
+      const fault = await registry.create(request.kind, target, request.options, request.durationMs, {
+        runtime,
+        resolveService: (n) => this.deps.resolver.resolveService(n),
+      });
+      const runId = newRunId();
+      const controller = new AbortController();
+      let markInjected!: () => void;
+      const injected = new Promise<"injected">((resolve) => {
+        markInjected = () => resolve("injected");
+      });
+      const entry: Tracked = {
+        id: fault.id,
+        source,
+        runId,
+        service: target.service,
+        containerId: target.containerId,
+        step: placeholderStep(fault.id, request, target),
+        controller,
+        ended: false,
+      };
+      tracked = entry;
+      const observer = combineObservers([
+        {
+          onBeforeInject: (ctx: StepContext) => {
+            entry.step = ctx.step;
+          },
+          onInjected: () => markInjected(),
+        },
+        ...(this.deps.observers ?? []),
+      ]);
+      this.active.set(entry.id, entry);
+      entry.done = runSingleFault(fault, {
+        runtime,
+        registry,
+        journal: this.deps.journal,
+        resolver: this.deps.resolver,
+        project: this.deps.project,
+        runId,
+        signal: controller.signal,
+        observer,
+      })
+        .then((record) => {
+          if (record.steps[0]) entry.step = record.steps[0];
+        })
+        .catch((e: unknown) => {
+          entry.step.errors.push(e instanceof Error ? e.message : String(e));
+          log.error({ faultId: entry.id, err: e }, "a fault run failed unexpectedly");
+        })
+        .finally(() => this.end(entry));
+      const first = await Promise.race([injected, entry.done.then(() => "done" as const)]);
+      if (first === "done" && entry.step.outcome?.status === "injection-failed") {
+        throw new FaultInjectionError(
+          entry.step.outcome.error,
+          "nothing was left applied; check the target and the fault options",
+        );
+      }
+      return this.view(entry);
+    } finally {
+      // Once the run exists it releases the target when it ends; before that, setting up failed.
+      if (!tracked) this.release(target);
+    }
+  }
+
+  /** Reverts an active fault now; an ended one is returned as is (DELETE is idempotent). */
+  async revert(id: string, reason = "reverted early through the API"): Promise<FaultView> {
+    const entry = this.active.get(id) ?? this.recent.find((t) => t.id === id);
+    if (!entry) {
+      throw new UnknownIdError(`no fault "${id}"`, "list faults with GET /api/faults");
+    }
+    if (entry.ended) return this.view(entry);
+    if (!entry.controller) {
+      throw new ConflictError(
+        `fault "${id}" belongs to an experiment`,
+        "cancel the experiment with DELETE /api/experiments/<id>",
+      );
+    }
+    entry.controller.abort(reason);
+    await withTimeout(entry.done ?? Promise.resolve(), REVERT_WAIT_MS, `revert of fault ${id}`);
+    return this.view(entry);
+  }
+
+  /** Reverts everything this manager started (shutdown); never throws. */
+  async revertAll(reason: string): Promise<void> {
+    const running = [...this.active.values()].filter((t) => t.controller);
+    for (const t of running) t.controller!.abort(reason);
+    await Promise.allSettled(
+      running.map((t) => withTimeout(t.done ?? Promise.resolve(), REVERT_WAIT_MS, `revert of ${t.id}`)),
+    );
+  }
+
+  list(): { active: FaultView[]; recent: FaultView[] } {
+    return {
+      active: [...this.active.values()].map((t) => this.view(t)),
+      recent: [...this.recent].reverse().map((t) => this.view(t)),
+    };
+  }
+
+  get(id: string): FaultView {
+    const entry = this.active.get(id) ?? this.recent.find((t) => t.id === id);
+    if (!entry) throw new UnknownIdError(`no fault "${id}"`, "list faults with GET /api/faults");
+    return this.view(entry);
+  }
+
+  /**
+   * Tracks the steps of a run this manager did not start (an experiment), so GET /api/faults shows them
+   * and the one-fault-per-target rule covers them.
+   */
+  observerFor(source: FaultSource, runId: string): RunObserver {
+    const bySteps = new Map<FaultStep, Tracked>();
+    return {
+      onBeforeInject: (ctx: StepContext) => {
+        const entry: Tracked = {
+          id: ctx.step.faultId,
+          source,
+          runId,
+          service: ctx.step.target,
+          containerId: ctx.step.containerId,
+          step: ctx.step,
+          ended: false,
+        };
+        bySteps.set(ctx.step, entry);
+        this.busyTargets.add(entry.service).add(entry.containerId);
+        this.active.set(entry.id, entry);
+      },
+      onStepEnd: (ctx: StepContext) => {
+        const entry = bySteps.get(ctx.step);
+        if (entry) this.end(entry);
+      },
+    };
+  }
+
+  private reserve(target: ResolvedService): void {
+    if (this.busyTargets.has(target.service) || this.busyTargets.has(target.containerId)) {
+      const current = [...this.active.values()].find(
+        (t) => t.service === target.service || t.containerId === target.containerId,
+      );
+      throw new ConflictError(
+        `"${target.service}" already has a fault in effect${current ? ` (${current.id}, ${current.step.kind})` : ""}`,
+        current
+          ? `wait until it is reverted, or revert it now with DELETE /api/faults/${current.id}`
+          : "wait until it is reverted",
+      );
+    }
+    this.busyTargets.add(target.service).add(target.containerId);
+  }
+
+  private release(target: { service: string; containerId: string }): void {
+    this.busyTargets.delete(target.service);
+    this.busyTargets.delete(target.containerId);
+  }
+
+  private end(entry: Tracked): void {
+    if (entry.ended) return;
+    entry.ended = true;
+    this.active.delete(entry.id);
+    this.release(entry);
+    this.recent.push(entry);
+    const keep = this.deps.keepRecent ?? 100;
+    if (this.recent.length > keep) this.recent.splice(0, this.recent.length - keep);
+  }
+
+  private view(t: Tracked): FaultView {
+    const due = !t.ended && t.step.injectedAt ? Date.parse(t.step.injectedAt) + t.step.durationMs : undefined;
+    return {
+      ...t.step,
+      id: t.id,
+      source: t.source,
+      runId: t.runId,
+      state: t.ended ? "ended" : "active",
+      ...(due !== undefined ? { revertDueAt: new Date(due).toISOString() } : {}),
+    };
+  }
+}
+
+function placeholderStep(faultId: string, request: FaultRequest, target: ResolvedService): FaultStep {
+  return {
+    faultId,
+    kind: request.kind as FaultStep["kind"],
+    target: target.service,
+    containerId: target.containerId,
+    options: request.options,
+    description: `${request.kind} ${target.service}`,
+    requestedAt: new Date().toISOString(),
+    durationMs: request.durationMs,
+    errors: [],
+  };
+}

@@ -1,0 +1,272 @@
+/**
+ * The serving faultline behind the HTTP API: one engine connection, one journal, the latest discovery,
+ * the ad-hoc fault manager, experiments and the optional chaos scheduler. `createApp` talks to it only
+ * through the `ApiService` interface, so the HTTP layer is testable with any object that implements it.
+ */
+import type { ServiceProfile } from "../discovery/profile.js";
+import type { ContainerSelector, DockerRuntime } from "../docker/types.js";
+import type { FaultRegistry } from "../faults/registry.js";
+import type { DependencyGraph } from "../graph/types.js";
+import type { Journal } from "../run/journal.js";
+import type { RunObserver } from "../run/observer.js";
+import type { FaultKind } from "../run/record.js";
+import { recover, type RecoveryReport } from "../run/recovery.js";
+import { TargetResolver } from "../run/targeting.js";
+import { prometheusSdTargets, type SdTargetGroup } from "../integrations/prometheus.js";
+import { log } from "../util/log.js";
+import { DiscoveryCache, type Discovery } from "./discovery.js";
+import { ExperimentManager, type ExperimentDeps, type ExperimentView } from "./experiments.js";
+import { FaultManager, type FaultView } from "./faults.js";
+import { ServeMetrics } from "./metrics.js";
+import type { ExperimentBody, InjectFaultBody } from "./schemas.js";
+import { ChaosScheduler, optionsForKind, type TickReport } from "./scheduler.js";
+
+export interface ServicesView {
+  discoveredAt?: string;
+  durationMs?: number;
+  services: ServiceProfile[];
+}
+
+export interface ScheduleView {
+  schedule: string;
+  kinds: readonly FaultKind[];
+  running: boolean;
+  ticks: TickReport[];
+}
+
+/** Everything the HTTP layer needs. Methods throw typed errors (src/errors.ts, src/api/errors.ts). */
+export interface ApiService {
+  health(): { status: "ok"; activeFaults: number; experiment?: string; scope: ContainerSelector };
+  services(): Promise<ServicesView>;
+  discover(): Promise<ServicesView>;
+  graph(): Promise<DependencyGraph>;
+  injectFault(body: InjectFaultBody): Promise<FaultView>;
+  listFaults(): { active: FaultView[]; recent: FaultView[] };
+  getFault(id: string): FaultView;
+  revertFault(id: string): Promise<FaultView>;
+  startExperiment(body: ExperimentBody): Promise<ExperimentView>;
+  listExperiments(): ExperimentView[];
+  getExperiment(id: string): ExperimentView;
+  cancelExperiment(id: string): Promise<ExperimentView>;
+  experimentReport(id: string, format: "html" | "json"): string;
+  schedule(): ScheduleView | undefined;
+  metrics(): Promise<{ contentType: string; body: string }>;
+  /** Prometheus http_sd_configs targets: the discovered services whose metrics endpoint answered. */
+  prometheusTargets(): Promise<SdTargetGroup[]>;
+}
+
+export interface ChaosServiceOptions {
+  runtime: DockerRuntime;
+  journal: Journal;
+  registry: FaultRegistry;
+  selector: ContainerSelector;
+  outDir: string;
+  defaults: {
+    kinds: FaultKind[];
+    durationMs: number;
+    recoveryWaitMs: number;
+    maxBlastRadius?: number;
+    /** Per-kind options for scheduled faults and experiments (over CHAOS_KIND_DEFAULTS). */
+    kindOptions?: Partial<Record<FaultKind, Record<string, unknown>>>;
+  };
+  /** Cron expression for Chaos-Monkey mode; none: faults only on request. */
+  schedule?: string;
+  rng?: () => number;
+  selfContainerId?: string;
+  /** Integrations (annotations, exporters): told about every fault and run. */
+  observers?: readonly RunObserver[];
+  metrics?: ServeMetrics;
+  monitorIntervalMs?: number;
+  enrich?: ExperimentDeps["enrich"];
+  /** Skip the first discovery at start (tests that only inject). */
+  discoverOnStart?: boolean;
+}
+
+export class ChaosService implements ApiService {
+  readonly metricsRegistry: ServeMetrics;
+  readonly discovery: DiscoveryCache;
+  readonly faults: FaultManager;
+  readonly experiments: ExperimentManager;
+  readonly scheduler?: ChaosScheduler;
+  private readonly resolver: TargetResolver;
+  private stopping?: Promise<void>;
+
+  constructor(private readonly options: ChaosServiceOptions) {
+    const { runtime, journal, registry, selector } = options;
+    this.metricsRegistry = options.metrics ?? new ServeMetrics();
+    this.resolver = new TargetResolver(runtime, { project: selector.project, labels: selector.labels });
+    this.discovery = new DiscoveryCache(runtime, selector, this.metricsRegistry);
+    const observers = [this.metricsRegistry.observer(), ...(options.observers ?? [])];
+    this.faults = new FaultManager({
+      runtime,
+      registry,
+      journal,
+      resolver: this.resolver,
+      project: selector.project,
+      observers,
+      isBlocked: () => this.experiments.blockReason(),
+    });
+    this.experiments = new ExperimentManager({
+      runtime,
+      registry,
+      journal,
+      resolver: this.resolver,
+      discovery: this.discovery,
+      faults: this.faults,
+      metrics: this.metricsRegistry,
+      observers: options.observers,
+      outDir: options.outDir,
+      project: selector.project,
+      selfContainerId: options.selfContainerId,
+      defaults: options.defaults,
+      monitorIntervalMs: options.monitorIntervalMs,
+      enrich: options.enrich,
+    });
+    if (options.schedule) {
+      this.scheduler = new ChaosScheduler(
+        {
+          containers: () => this.resolver.containers(),
+          graph: async () => (await this.discovery.current()).graph,
+          busy: () =>
+            this.experiments.blockReason() ?? (this.faults.busy() ? "a fault is in effect" : undefined),
+          inject: (service, kind) =>
+            this.faults.inject(
+              {
+                target: service,
+                kind,
+                options: optionsForKind(kind, options.defaults.kindOptions),
+                durationMs: options.defaults.durationMs,
+              },
+              "scheduler",
+            ),
+        },
+        {
+          schedule: options.schedule,
+          kinds: options.defaults.kinds,
+          maxBlastRadius: options.defaults.maxBlastRadius,
+          selfContainerId: options.selfContainerId,
+          rng: options.rng,
+        },
+      );
+    }
+  }
+
+  /** Crash recovery first (what a previous faultline left in effect), then discovery and the scheduler. */
+  async start(): Promise<RecoveryReport> {
+    const report = await recover({
+      runtime: this.options.runtime,
+      journal: this.options.journal,
+      registry: this.options.registry,
+    });
+    if (this.options.discoverOnStart ?? true) {
+      void this.discovery.discover().catch((e: unknown) => log.warn({ err: e }, "initial discovery failed"));
+    }
+    this.scheduler?.start();
+    return report;
+  }
+
+  /** Stops the scheduler, then reverts everything in effect. Idempotent; never throws. */
+  shutdown(reason = "faultline is shutting down"): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.scheduler?.stop().catch((e: unknown) => log.warn({ err: e }, "scheduler stop failed"));
+      await this.experiments.cancelAll(reason);
+      await this.faults.revertAll(reason);
+    })();
+    return this.stopping;
+  }
+
+  health(): ReturnType<ApiService["health"]> {
+    const running = this.experiments.blockReason();
+    return {
+      status: "ok",
+      activeFaults: this.faults.list().active.length,
+      ...(running ? { experiment: running } : {}),
+      scope: this.options.selector,
+    };
+  }
+
+  async services(): Promise<ServicesView> {
+    return servicesView(await this.discovery.current());
+  }
+
+  async discover(): Promise<ServicesView> {
+    return servicesView(await this.discovery.discover());
+  }
+
+  async graph(): Promise<DependencyGraph> {
+    return (await this.discovery.current()).graph;
+  }
+
+  injectFault(body: InjectFaultBody): Promise<FaultView> {
+    return this.faults.inject({
+      target: body.target,
+      kind: body.kind,
+      options: body.options,
+      durationMs: body.duration ?? this.options.defaults.durationMs,
+    });
+  }
+
+  listFaults(): { active: FaultView[]; recent: FaultView[] } {
+    return this.faults.list();
+  }
+
+  getFault(id: string): FaultView {
+    return this.faults.get(id);
+  }
+
+  revertFault(id: string): Promise<FaultView> {
+    return this.faults.revert(id);
+  }
+
+  startExperiment(body: ExperimentBody): Promise<ExperimentView> {
+    // --option defaults apply to the kinds asked for; the body's options for a kind override them key by key.
+    const kinds = body.kinds ?? this.options.defaults.kinds;
+    const serveDefaults = this.options.defaults.kindOptions ?? {};
+    const options: Record<string, Record<string, unknown>> = {};
+    for (const k of kinds) {
+      const merged = { ...(serveDefaults[k as FaultKind] ?? {}), ...(body.options?.[k] ?? {}) };
+      if (Object.keys(merged).length) options[k] = merged;
+    }
+    for (const [k, v] of Object.entries(body.options ?? {})) options[k] ??= v;
+    return this.experiments.start({
+      only: body.only,
+      kinds: body.kinds,
+      durationMs: body.duration,
+      recoveryWaitMs: body.recoveryWait,
+      options,
+    });
+  }
+
+  listExperiments(): ExperimentView[] {
+    return this.experiments.list();
+  }
+
+  getExperiment(id: string): ExperimentView {
+    return this.experiments.get(id);
+  }
+
+  cancelExperiment(id: string): Promise<ExperimentView> {
+    return this.experiments.cancel(id);
+  }
+
+  experimentReport(id: string, format: "html" | "json"): string {
+    return this.experiments.reportFile(id, format);
+  }
+
+  schedule(): ScheduleView | undefined {
+    return this.scheduler?.status();
+  }
+
+  async prometheusTargets(): Promise<SdTargetGroup[]> {
+    return prometheusSdTargets((await this.discovery.current()).profiles);
+  }
+
+  async metrics(): Promise<{ contentType: string; body: string }> {
+    const registry = this.metricsRegistry.registry;
+    return { contentType: registry.contentType, body: await registry.metrics() };
+  }
+}
+
+function servicesView(d: Discovery): ServicesView {
+  return { discoveredAt: d.discoveredAt, durationMs: d.durationMs, services: d.profiles };
+}
