@@ -7,7 +7,9 @@
   fl-agent show               rules in this namespace (iptables both backends, tc, links), for verification
   fl-agent caps               which kernel features work here (netem, tbf, htb, ifb, iptables matches)
 
-SPEC_JSON: {"faultId", "deadlineMs", "apply": [[argv...]], "revert": [[argv...]], "proxy"?: {...}}.
+SPEC_JSON: {"faultId", "deadlineMs", "apply": [[argv...]], "revert": [[argv...]], "proxy"?: {...},
+            "resetFlows"?: {"method", "commands": [[argv...]]}}: after the rules are in place, resetFlows
+            commands reset established flows in scope so they reconnect through the delay proxy.
 Commands naming "iptables"/"iptables-save" run with the backend that holds Docker's own rules in this
 namespace, so faultline's rules sit in the same tables as Docker's (mixing backends reorders NAT).
 """
@@ -147,8 +149,59 @@ def cmd_caps():
     for table in ("filter", "nat"):
         sh([ipt, "-t", table, "-F", "FL-caps"])
         sh([ipt, "-t", table, "-X", "FL-caps"])
+    caps["sockDestroy"] = probe_sock_destroy()
+    code, _ = sh(["conntrack", "-L", "-p", "tcp"])
+    caps["conntrackDelete"] = code == 0
     say(json.dumps(caps))
     return 0
+
+
+def probe_sock_destroy():
+    """Whether `ss -K` really aborts an established loopback connection (needs INET_DIAG_DESTROY)."""
+    import socket
+
+    listener = socket.socket()
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port), timeout=2)
+        server, _ = listener.accept()
+        sh(["ss", "-K", "-t", "-n", "-H", "state", "established", "(", "sport", "=", ":%d" % port, ")"])
+        server.settimeout(1)
+        try:
+            server.recv(1)
+            return False
+        except OSError:
+            return True
+        finally:
+            client.close()
+            server.close()
+    except OSError:
+        return False
+    finally:
+        listener.close()
+
+
+def reset_flows(spec, backend, ports):
+    """Resets established flows in scope (best effort): returns a summary for the READY line."""
+    reset = spec.get("resetFlows")
+    if not reset:
+        return None
+    errors, count = [], 0
+    for c in reset["commands"]:
+        argv = resolve(c, backend, ports)
+        code, out = sh(argv)
+        if reset["method"] == "sock-destroy":
+            # ss prints every socket it destroyed; it exits 0 even when nothing matched.
+            count += len([l for l in out.splitlines() if l.strip()]) if code == 0 else 0
+        elif code == 0 or "0 flow entries" in out:
+            m = [w for w in out.split() if w.isdigit()]
+            count += int(m[0]) if m else 0
+            code = 0
+        if code != 0:
+            errors.append("%s -> %s" % (" ".join(argv), out or "exit %d" % code))
+    return {"method": reset["method"], "count": count, "errors": errors}
 
 
 class Stopper:
@@ -218,7 +271,8 @@ def cmd_run(spec):
         # Linger so faultline can read this line before the container is removed.
         stopper.event.wait(FAILED_LINGER_S)
         return 3
-    say("FAULTLINE-READY " + json.dumps({"backend": backend, "ports": ports}))
+    reset = reset_flows(spec, backend, ports)
+    say("FAULTLINE-READY " + json.dumps({"backend": backend, "ports": ports, "reset": reset}))
     remaining = spec["deadlineMs"] / 1000.0 - time.time()
     while not stopper.event.is_set() and remaining > 0:
         stopper.event.wait(min(remaining, 1.0))

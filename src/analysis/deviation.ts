@@ -271,6 +271,7 @@ function avail(metric: string, baseline: number, observed: number, firstAtMs: nu
 }
 
 function describeDown(s: ServiceSample): string {
+  if (s.gone) return "container removed";
   if (s.inspectError) return `container not inspectable (${s.inspectError})`;
   if (s.state && s.state !== "running")
     return `container ${s.state}${s.state === "exited" ? ` (exit code ${s.exitCode ?? "?"})` : ""}`;

@@ -45,6 +45,8 @@ export interface PickInput {
   kinds: readonly FaultKind[];
   maxBlastRadius?: number;
   selfContainerId?: string;
+  /** Per-kind options over CHAOS_KIND_DEFAULTS; the planner fills in what depends on the target. */
+  kindOptions?: Partial<Record<FaultKind, Record<string, unknown>>>;
   /** Services already faulted in the current round. */
   visited: ReadonlySet<string>;
   /** Why this tick must not inject (a fault in effect, an experiment), if it must not. */
@@ -54,7 +56,7 @@ export interface PickInput {
 
 export type PickResult =
   | {
-      pick: { service: string; kind: FaultKind };
+      pick: { service: string; kind: FaultKind; options: Record<string, unknown> };
       /** The round's visited set after this pick (a new round starts when every service had its turn). */
       visited: Set<string>;
       excluded: ExcludedService[];
@@ -69,6 +71,7 @@ export function pickChaosFault(input: PickInput): PickResult {
     containers: input.containers,
     graph: input.graph,
     kinds: input.kinds,
+    options: Object.fromEntries(input.kinds.map((k) => [k, optionsForKind(k, input.kindOptions)])),
     durationMs: 0,
     recoveryWaitMs: 0,
     maxBlastRadius: input.maxBlastRadius,
@@ -83,7 +86,9 @@ export function pickChaosFault(input: PickInput): PickResult {
   const kind = input.kinds[Math.min(input.kinds.length - 1, Math.floor(input.rng() * input.kinds.length))]!;
   const visited = new Set(newRound ? [] : input.visited);
   visited.add(service);
-  return { pick: { service, kind }, visited, excluded: plan.excluded };
+  const step = plan.steps.find((s) => s.service === service && s.kind === kind);
+  const options = step?.options ?? optionsForKind(kind, input.kindOptions);
+  return { pick: { service, kind, options }, visited, excluded: plan.excluded };
 }
 
 export function assertCronExpression(expression: string): string {
@@ -112,7 +117,8 @@ export interface ChaosSchedulerDeps {
   graph(): Promise<DependencyGraph | undefined>;
   /** Why nothing may be injected now, if so. */
   busy(): string | undefined;
-  inject(service: string, kind: FaultKind): Promise<{ id: string }>;
+  /** `options`: the kind's options as the planner completed them for this service. */
+  inject(service: string, kind: FaultKind, options: Record<string, unknown>): Promise<{ id: string }>;
 }
 
 export interface ChaosSchedulerOptions {
@@ -120,6 +126,8 @@ export interface ChaosSchedulerOptions {
   kinds: readonly FaultKind[];
   maxBlastRadius?: number;
   selfContainerId?: string;
+  /** Per-kind options over CHAOS_KIND_DEFAULTS. */
+  kindOptions?: Partial<Record<FaultKind, Record<string, unknown>>>;
   rng?: () => number;
   /** Tick reports kept for GET /api/schedule. */
   keep?: number;
@@ -191,6 +199,7 @@ export class ChaosScheduler {
             kinds: this.options.kinds,
             maxBlastRadius: this.options.maxBlastRadius,
             selfContainerId: this.options.selfContainerId,
+            kindOptions: this.options.kindOptions,
             visited: this.visited,
             rng: this.rng,
           });
@@ -198,9 +207,9 @@ export class ChaosScheduler {
         report = { at, outcome: "skipped", reason: result.skip };
       } else {
         this.visited = result.visited;
-        const { service, kind } = result.pick;
+        const { service, kind, options } = result.pick;
         try {
-          const fault = await this.deps.inject(service, kind);
+          const fault = await this.deps.inject(service, kind, options);
           report = { at, outcome: "injected", service, kind, faultId: fault.id };
         } catch (e) {
           report = { at, outcome: "failed", service, kind, reason: errorText(e) };

@@ -19,7 +19,7 @@ import { ExperimentManager, type ExperimentDeps, type ExperimentView } from "./e
 import { FaultManager, type FaultView } from "./faults.js";
 import { ServeMetrics } from "./metrics.js";
 import type { ExperimentBody, InjectFaultBody } from "./schemas.js";
-import { ChaosScheduler, optionsForKind, type TickReport } from "./scheduler.js";
+import { ChaosScheduler, type TickReport } from "./scheduler.js";
 
 export interface ServicesView {
   discoveredAt?: string;
@@ -129,12 +129,12 @@ export class ChaosService implements ApiService {
           graph: async () => (await this.discovery.current()).graph,
           busy: () =>
             this.experiments.blockReason() ?? (this.faults.busy() ? "a fault is in effect" : undefined),
-          inject: (service, kind) =>
+          inject: (service, kind, planned) =>
             this.faults.inject(
               {
                 target: service,
                 kind,
-                options: optionsForKind(kind, options.defaults.kindOptions),
+                options: planned,
                 durationMs: options.defaults.durationMs,
               },
               "scheduler",
@@ -145,6 +145,7 @@ export class ChaosService implements ApiService {
           kinds: options.defaults.kinds,
           maxBlastRadius: options.defaults.maxBlastRadius,
           selfContainerId: options.selfContainerId,
+          kindOptions: options.defaults.kindOptions,
           rng: options.rng,
         },
       );

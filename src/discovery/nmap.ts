@@ -10,6 +10,8 @@ export interface NmapService {
   name: string;
   product?: string;
   version?: string;
+  /** "probed": a probe's reply matched; "table": only the port number's usual service (a guess). */
+  method?: string;
 }
 
 function attr(tag: string, name: string): string | undefined {
@@ -31,6 +33,7 @@ export function parseNmapXml(xml: string): NmapService[] {
       name: attr(serviceTag, "name") ?? "unknown",
       product: attr(serviceTag, "product"),
       version: attr(serviceTag, "version"),
+      method: attr(serviceTag, "method"),
     });
   }
   return out;
@@ -59,6 +62,10 @@ const NMAP_NAMES: Record<string, ProbedProtocol> = {
 };
 
 export function nmapVerdict(s: NmapService): { protocol: ProbedProtocol; detail: string } {
+  // nmap names an unrecognised port after the services file's entry for its number ("remote-as" on
+  // 1053): that says nothing about what actually listens there.
+  if (s.method === "table")
+    return { protocol: "unknown", detail: `nmap: no match (port usually ${s.name || "unassigned"})` };
   const protocol = /elasticsearch|opensearch/i.test(s.product ?? "")
     ? "elasticsearch"
     : (NMAP_NAMES[s.name] ??

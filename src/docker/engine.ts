@@ -156,46 +156,7 @@ export class DockerEngine implements DockerRuntime {
     onLine: (line: string, stream: "stdout" | "stderr") => void,
     signal: AbortSignal,
   ): Promise<void> {
-    if (signal.aborted) return;
-    const container = this.docker.getContainer(id);
-    const info = await container.inspect();
-    const raw = (await container.logs({
-      stdout: true,
-      stderr: true,
-      follow: true,
-      since: Math.floor(Date.now() / 1000),
-    })) as unknown as NodeJS.ReadableStream & { destroy(): void };
-    const splitter = (stream: "stdout" | "stderr") => {
-      let pending = "";
-      const pass = new PassThrough();
-      pass.on("data", (chunk: Buffer) => {
-        pending += chunk.toString("utf8");
-        // Bounded memory even when a service writes one endless line.
-        if (pending.length > DEFAULT_MAX_LINE * 4) pending = pending.slice(-DEFAULT_MAX_LINE);
-        let nl: number;
-        while ((nl = pending.indexOf("\n")) >= 0) {
-          const line = pending.slice(0, nl);
-          pending = pending.slice(nl + 1);
-          if (line.length)
-            onLine(line.length > DEFAULT_MAX_LINE ? line.slice(0, DEFAULT_MAX_LINE) : line, stream);
-        }
-      });
-      return pass;
-    };
-    const out = splitter("stdout");
-    const err = splitter("stderr");
-    if (info.Config.Tty) raw.pipe(out);
-    else this.docker.modem.demuxStream(raw, out, err);
-    await new Promise<void>((resolve) => {
-      const done = () => {
-        signal.removeEventListener("abort", done);
-        raw.destroy();
-        resolve();
-      };
-      signal.addEventListener("abort", done, { once: true });
-      raw.on("end", done);
-      raw.on("error", done);
-    });
+    await followLogs(this.docker, id, onLine, signal, Math.floor(Date.now() / 1000));
   }
 
   async stats(id: string, options: StatsOptions = {}): Promise<ResourceSample> {
@@ -206,6 +167,56 @@ export class DockerEngine implements DockerRuntime {
     } as { stream: false })) as unknown as DockerStats;
     return toResourceSample(s);
   }
+}
+
+/** Follows a container's logs from `since` (epoch seconds; 0: from its first line) until it exits or `signal` aborts. */
+async function followLogs(
+  docker: Docker,
+  id: string,
+  onLine: (line: string, stream: "stdout" | "stderr") => void,
+  signal: AbortSignal,
+  since: number,
+): Promise<void> {
+  if (signal.aborted) return;
+  const container = docker.getContainer(id);
+  const info = await container.inspect();
+  const raw = (await container.logs({
+    stdout: true,
+    stderr: true,
+    follow: true,
+    since,
+  })) as unknown as NodeJS.ReadableStream & { destroy(): void };
+  const splitter = (stream: "stdout" | "stderr") => {
+    let pending = "";
+    const pass = new PassThrough();
+    pass.on("data", (chunk: Buffer) => {
+      pending += chunk.toString("utf8");
+      // Bounded memory even when a service writes one endless line.
+      if (pending.length > DEFAULT_MAX_LINE * 4) pending = pending.slice(-DEFAULT_MAX_LINE);
+      let nl: number;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        if (line.length)
+          onLine(line.length > DEFAULT_MAX_LINE ? line.slice(0, DEFAULT_MAX_LINE) : line, stream);
+      }
+    });
+    return pass;
+  };
+  const out = splitter("stdout");
+  const err = splitter("stderr");
+  if (info.Config.Tty) raw.pipe(out);
+  else docker.modem.demuxStream(raw, out, err);
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      signal.removeEventListener("abort", done);
+      raw.destroy();
+      resolve();
+    };
+    signal.addEventListener("abort", done, { once: true });
+    raw.on("end", done);
+    raw.on("error", done);
+  });
 }
 
 class DockerHelperRunner implements HelperRunner {
@@ -274,9 +285,21 @@ class DockerHelperRunner implements HelperRunner {
     }
   }
 
-  async wait(id: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<number> {
+  async wait(
+    id: string,
+    options: { timeoutMs?: number; signal?: AbortSignal; condition?: "not-running" | "removed" } = {},
+  ): Promise<number> {
     const container = this.docker.getContainer(id);
-    const waiting = container.wait() as Promise<{ StatusCode: number }>;
+    const waiting =
+      options.condition === "removed"
+        ? (container.wait({ condition: "removed" }) as Promise<{ StatusCode: number }>).catch(
+            (e: unknown) => {
+              // Already gone (AutoRemove won the race): that is what was waited for.
+              if ((e as { statusCode?: number }).statusCode === 404) return { StatusCode: -1 };
+              throw e;
+            },
+          )
+        : (container.wait() as Promise<{ StatusCode: number }>);
     const timeoutMs = options.timeoutMs ?? 60_000;
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
@@ -313,6 +336,14 @@ class DockerHelperRunner implements HelperRunner {
     }
     const state = await container.inspect().catch(() => undefined);
     return { exitCode: state?.State.ExitCode ?? -1, stdout, stderr };
+  }
+
+  async follow(
+    id: string,
+    onLine: (line: string, stream: "stdout" | "stderr") => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    await followLogs(this.docker, id, onLine, signal, 0);
   }
 
   async remove(id: string): Promise<void> {

@@ -179,10 +179,22 @@ export interface HelperRunner {
   run(spec: HelperSpec, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<HelperResult>;
   /** Starts in the background; returns the container id. */
   start(spec: HelperSpec): Promise<string>;
-  /** Waits for a started helper to exit; returns its exit code. */
-  wait(id: string, options?: { timeoutMs?: number }): Promise<number>;
+  /**
+   * Waits for a started helper to exit (or, with condition "removed", to be gone: an AutoRemove helper,
+   * or one already gone, resolves with -1 when its exit code is unknown); returns its exit code.
+   */
+  wait(id: string, options?: { timeoutMs?: number; condition?: "not-running" | "removed" }): Promise<number>;
   /** Output of a started helper so far. */
   output(id: string): Promise<HelperResult>;
+  /**
+   * Every output line of a helper from its first one, then live lines until it exits or `signal` aborts.
+   * The way to read an AutoRemove helper's output: its logs go with it. Rejects if it does not exist.
+   */
+  follow(
+    id: string,
+    onLine: (line: string, stream: "stdout" | "stderr") => void,
+    signal: AbortSignal,
+  ): Promise<void>;
   remove(id: string): Promise<void>;
   /** Containers faultline created (label `faultline.owned=true`), optionally narrowed by more labels. */
   listOwned(labels?: string[]): Promise<ContainerInfo[]>;

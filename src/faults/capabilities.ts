@@ -37,6 +37,8 @@ export function parseCapabilities(stdout: string): NetworkCapabilities {
     string: flag("string"),
     conntrack: flag("conntrack"),
     redirect: flag("redirect"),
+    sockDestroy: flag("sockDestroy"),
+    conntrackDelete: flag("conntrackDelete"),
     iptablesBackend: typeof raw.iptablesBackend === "string" ? raw.iptablesBackend : "nft",
   };
 }
@@ -84,6 +86,7 @@ export function describeCapabilities(c: NetworkCapabilities): string {
   const yes = (b: boolean) => (b ? "yes" : "no");
   return (
     `sch_netem=${yes(c.netem)} tbf=${yes(c.tbf)} htb=${yes(c.htb)} ifb=${yes(c.ifb)} ` +
-    `iptables(${c.iptablesBackend}) statistic=${yes(c.statistic)} owner=${yes(c.owner)} string=${yes(c.string)}`
+    `iptables(${c.iptablesBackend}) statistic=${yes(c.statistic)} owner=${yes(c.owner)} string=${yes(c.string)} ` +
+    `sock-destroy=${yes(c.sockDestroy)} conntrack-delete=${yes(c.conntrackDelete)}`
   );
 }

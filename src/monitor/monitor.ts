@@ -14,6 +14,7 @@ import type {
   ResourceSample,
   StatsReader,
 } from "../docker/types.js";
+import { TargetNotFoundError } from "../errors.js";
 import { log } from "../util/log.js";
 import { sleep, withTimeout } from "../util/time.js";
 import { SafetyEnvelope, type EnvelopeOptions } from "./envelope.js";
@@ -245,6 +246,11 @@ export class Monitor {
       w.lastIp = info.networks.find((n) => n.ip)?.ip ?? w.lastIp;
     } catch (e) {
       s.inspectError = e instanceof Error ? e.message : String(e);
+      if (e instanceof TargetNotFoundError) {
+        s.gone = true;
+        // Its address may already belong to another container: probing it would measure the wrong one.
+        w.lastIp = undefined;
+      }
     }
     const running = info?.state === "running";
     if (running && !w.following) this.startFollowing(w);

@@ -62,6 +62,8 @@ export interface ServiceSample {
   exitCode?: number;
   /** Inspect failed (container gone or engine slow). */
   inspectError?: string;
+  /** The engine no longer knows the container (removed): not a slow answer, it is gone. */
+  gone?: boolean;
   probes?: ProbeSummary;
   logs?: LogSummary;
   cpuPercent?: number;

@@ -22,6 +22,7 @@ export function dryRunRuntime(real: DockerRuntime, onCall: (call: string) => voi
     async output() {
       return { exitCode: 0, stdout: "", stderr: "" };
     },
+    async follow() {},
     async remove(id) {
       onCall(`docker rm -f ${short(id)}`);
     },

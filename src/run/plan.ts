@@ -113,8 +113,9 @@ export function planExperiment(request: PlanRequest): ExperimentPlan {
       continue;
     }
     order.push(service);
+    const serves = servesOthers(service, request.graph);
     for (const kind of request.kinds) {
-      const options = { ...(request.options?.[kind] ?? {}) };
+      const options = withPlannedDefaults(kind, { ...(request.options?.[kind] ?? {}) }, serves);
       steps.push({
         service,
         containerId: target.id,
@@ -137,6 +138,38 @@ export function planExperiment(request: PlanRequest): ExperimentPlan {
     recoveryWaitMs: request.recoveryWaitMs,
     estimatedMs,
   };
+}
+
+/**
+ * Direction a planned network fault takes on a service others connect to, unless the user chose one.
+ * A server's own outgoing traffic is mostly replies on connections its clients opened, and "outgoing"
+ * reads as "what this service calls": for a server the question a run asks is what its clients feel,
+ * so the fault sits on what reaches it. Latency and loss act once per round trip that way (the
+ * asked-for amount, not twice); bandwidth limits both ways because a server's replies are the bulk.
+ * Partition already cuts both ways and DNS failure is outgoing by nature: both keep their defaults.
+ */
+const SERVER_DIRECTIONS: Partial<Record<FaultKind, "in" | "both">> = {
+  latency: "in",
+  loss: "in",
+  bandwidth: "both",
+};
+
+/** A service that listens (the graph saw its ports) or that others depend on. */
+export function servesOthers(service: string, graph: DependencyGraph | undefined): boolean {
+  if (!graph) return false;
+  if (graph.edges.some((e) => e.to === service && e.from !== service)) return true;
+  return (graph.nodes.find((n) => n.id === service)?.ports.length ?? 0) > 0;
+}
+
+/** A step's options with the planner's defaults filled in; what the user gave is never changed. */
+export function withPlannedDefaults(
+  kind: FaultKind,
+  options: Record<string, unknown>,
+  serves: boolean,
+): Record<string, unknown> {
+  const direction = SERVER_DIRECTIONS[kind];
+  if (!serves || !direction || options.direction !== undefined) return options;
+  return { ...options, direction };
 }
 
 function describeStep(

@@ -160,6 +160,8 @@ class Runner {
       await fault.inject(faultCtx, this.signal);
       step.injectedAt = new Date().toISOString();
       step.mechanism = fault.mechanism;
+      // A fault may only know how it was applied once injected (mechanism, side effects such as resets).
+      step.description = fault.describe();
       await this.hook("onInjected", ctx);
       stepAbort = await this.waitOrAbort(this.options.dryRun ? 0 : fault.durationMs);
     } catch (e) {

@@ -6,6 +6,7 @@ import {
   buildRulePlan,
   burstFor,
   dnsHexString,
+  flowReset,
   netemArgs,
   tcHandle,
 } from "../../src/faults/network/rules.js";
@@ -22,6 +23,8 @@ const NO_NETEM: NetworkCapabilities = {
   string: true,
   conntrack: true,
   redirect: true,
+  sockDestroy: false,
+  conntrackDelete: false,
   iptablesBackend: "nft",
 };
 const NETEM: NetworkCapabilities = { ...NO_NETEM, netem: true };
@@ -256,5 +259,38 @@ describe("network rule plans", () => {
       const h = parseInt(tcHandle(tag), 16);
       assert.ok(h > 0 && h < 0xffff, tag);
     }
+  });
+
+  test("the delay proxy resets established flows in scope; other mechanisms do not", () => {
+    const destroy = { ...NO_NETEM, sockDestroy: true, conntrackDelete: true };
+    const scoped = plan("latency", { latency: 100, ports: 5432 }, ["10.0.0.5"], destroy);
+    assert.deepEqual(scoped.resetFlows, {
+      method: "sock-destroy",
+      commands: [
+        "ss -K -4 -t -n -H state established ( ( dst 10.0.0.5/32 and dport = :5432 ) or ( dst 10.0.0.5/32 and sport = :5432 ) ) and not dst 127.0.0.0/8".split(
+          " ",
+        ),
+      ],
+    });
+    assert.deepEqual(
+      lines(flowReset([], [], destroy)!.commands),
+      ["ss -K -4 -t -n -H state established not dst 127.0.0.0/8"],
+      "unscoped: every non-loopback TCP flow",
+    );
+    assert.deepEqual(lines(flowReset(["10.0.0.5"], [], destroy)!.commands), [
+      "ss -K -4 -t -n -H state established ( ( dst 10.0.0.5/32 ) ) and not dst 127.0.0.0/8",
+    ]);
+    const ct = { ...NO_NETEM, conntrackDelete: true };
+    assert.deepEqual(lines(flowReset(["10.0.0.5"], [6379], ct)!.commands), [
+      "conntrack -D -p tcp --state ESTABLISHED --dst 10.0.0.5 --dport 6379",
+      "conntrack -D -p tcp --state ESTABLISHED --src 10.0.0.5 --dport 6379",
+    ]);
+    assert.deepEqual(lines(flowReset([], [], ct)!.commands), ["conntrack -D -p tcp --state ESTABLISHED"]);
+    assert.equal(plan("latency", { latency: 100 }).resetFlows, undefined, "nothing can reset here");
+    assert.equal(
+      plan("latency", { latency: 100 }, [], { ...NETEM, sockDestroy: true }).resetFlows,
+      undefined,
+    );
+    assert.equal(plan("loss", { percent: 5 }, [], destroy).resetFlows, undefined);
   });
 });

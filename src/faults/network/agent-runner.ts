@@ -7,7 +7,8 @@ import type { DockerRuntime, HelperSpec } from "../../docker/types.js";
 import { LABELS } from "../../docker/types.js";
 import { FaultInjectionError, FaultRevertError } from "../../errors.js";
 import { AGENT_IMAGE } from "../agent.js";
-import type { ProxySpec } from "./rules.js";
+import { watchHelper } from "../helper-watch.js";
+import type { FlowReset, ProxySpec } from "./rules.js";
 
 export interface AgentRunSpec {
   faultId: string;
@@ -16,6 +17,14 @@ export interface AgentRunSpec {
   apply: string[][];
   revert: string[][];
   proxy?: ProxySpec;
+  resetFlows?: FlowReset;
+}
+
+/** What the agent reports once its rules are in effect. */
+export interface AgentReady {
+  id: string;
+  /** Established flows it reset so they reconnect through the delay proxy (when the plan asked). */
+  reset?: { method: string; count: number; errors: string[] };
 }
 
 export interface AgentLabels {
@@ -28,6 +37,8 @@ export interface AgentLabels {
 const POLL_MS = 40;
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 15_000;
+const FOLLOW_OPEN_TIMEOUT_MS = 2_000;
+const REMOVAL_TIMEOUT_MS = 10_000;
 
 /** The helper spec of an agent in `targetId`'s network namespace (pure; unit-tested). */
 export function agentHelperSpec(
@@ -88,36 +99,42 @@ export async function startAgent(
   labels: AgentLabels,
   onStarted: (id: string) => Promise<void>,
   signal?: AbortSignal,
-): Promise<string> {
+): Promise<AgentReady> {
   const id = await runtime.helpers.start({
     ...agentHelperSpec(targetId, ["fl-agent", "run", JSON.stringify(spec)], labels),
     name: `faultline-agent-${spec.faultId}`,
+    // Once its dead-man switch has fired with faultline gone, nothing is left behind.
+    autoRemove: true,
   });
   await onStarted(id);
+  const watch = watchHelper(runtime, id);
   const until = Date.now() + READY_TIMEOUT_MS;
   let failure: string | undefined;
-  while (Date.now() < until) {
-    const out = await runtime.helpers.output(id).catch(() => undefined);
-    if (!out) {
-      failure = "the agent container vanished";
-      break;
+  try {
+    while (Date.now() < until) {
+      const ended = watch.ended;
+      const ready = findMarker(watch.stdout(), "FAULTLINE-READY");
+      if (ready !== undefined) {
+        const reset = ready.reset as AgentReady["reset"] | null | undefined;
+        return reset ? { id, reset } : { id };
+      }
+      const failed = findMarker(watch.stdout(), "FAULTLINE-FAILED");
+      if (failed !== undefined) {
+        failure = explainApplyErrors((failed.errors as string[] | undefined) ?? ["unknown error"]);
+        break;
+      }
+      if (ended) {
+        failure = `the agent exited: ${(watch.stderr() || watch.stdout()).slice(-400) || "no output"}`;
+        break;
+      }
+      if (signal?.aborted) {
+        failure = "aborted before the fault took effect";
+        break;
+      }
+      await sleep(POLL_MS);
     }
-    if (findMarker(out.stdout, "FAULTLINE-READY") !== undefined) return id;
-    const failed = findMarker(out.stdout, "FAULTLINE-FAILED");
-    if (failed !== undefined) {
-      failure = explainApplyErrors((failed.errors as string[] | undefined) ?? ["unknown error"]);
-      break;
-    }
-    const info = await runtime.inspect(id).catch(() => undefined);
-    if (!info || info.state === "exited" || info.state === "dead") {
-      failure = `the agent exited (code ${info?.exitCode ?? "?"}): ${(out.stderr || out.stdout).slice(-400)}`;
-      break;
-    }
-    if (signal?.aborted) {
-      failure = "aborted before the fault took effect";
-      break;
-    }
-    await sleep(POLL_MS);
+  } finally {
+    watch.stop();
   }
   failure ??= `the agent did not apply its rules within ${READY_TIMEOUT_MS} ms`;
   await stopAgent(runtime, id).catch(() => undefined);
@@ -133,24 +150,35 @@ export interface StopResult {
   detail: string;
 }
 
-/** SIGTERM, wait for the agent to revert its rules, read its verdict, remove it. Idempotent. */
+/**
+ * SIGTERM, wait for the agent to revert its rules, read its verdict, make sure it is gone. Idempotent.
+ * The agent removes itself on exit (AutoRemove), so its verdict is read from its output stream, which is
+ * followed (from its first line) before the signal is sent.
+ */
 export async function stopAgent(runtime: DockerRuntime, id: string): Promise<StopResult> {
   let detail = "";
   let clean = false;
   const info = await runtime.inspect(id).catch(() => undefined);
   if (!info) return { clean: false, detail: "agent container gone" };
+  const watch = watchHelper(runtime, id);
   try {
+    // A running agent has printed FAULTLINE-READY: its first line proves the stream is open.
+    await watch.untilFirstLine(FOLLOW_OPEN_TIMEOUT_MS);
     if (info.state === "running") await runtime.kill(id, "SIGTERM").catch(() => undefined);
-    await runtime.helpers.wait(id, { timeoutMs: STOP_TIMEOUT_MS });
-    const out = await runtime.helpers.output(id);
-    const verdict = findMarker(out.stdout, "FAULTLINE-REVERTED");
+    const exited = await watch.untilEnded(STOP_TIMEOUT_MS);
+    const verdict = findMarker(watch.stdout(), "FAULTLINE-REVERTED");
     const leftovers = (verdict?.leftovers as string[] | undefined) ?? [];
     clean = verdict !== undefined && leftovers.length === 0;
-    detail = verdict ? JSON.stringify(verdict) : `no revert report: ${out.stdout.slice(-300)}`;
-  } catch (e) {
-    detail = `agent did not stop cleanly: ${(e as Error).message}`;
+    detail = verdict
+      ? JSON.stringify(verdict)
+      : `no revert report${exited ? "" : ` within ${STOP_TIMEOUT_MS} ms`}: ${watch.stdout().slice(-300)}`;
   } finally {
+    watch.stop();
+    // AutoRemove has usually done it; an agent that hung (or predates AutoRemove) is removed here.
     await runtime.helpers.remove(id);
+    await runtime.helpers
+      .wait(id, { condition: "removed", timeoutMs: REMOVAL_TIMEOUT_MS })
+      .catch(() => undefined);
   }
   return { clean, detail };
 }

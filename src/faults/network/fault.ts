@@ -11,7 +11,7 @@ import { log } from "../../util/log.js";
 import { AGENT_PROXY_UID, ensureAgentImage } from "../agent.js";
 import { networkCapabilities } from "../capabilities.js";
 import type { Fault, FaultContext, FaultTarget, JournalFaultEntry } from "../fault.js";
-import type { AgentRunSpec } from "./agent-runner.js";
+import type { AgentReady, AgentRunSpec } from "./agent-runner.js";
 import { cleanupInNamespace, startAgent, stopAgent } from "./agent-runner.js";
 import type { NetworkOptions } from "./options.js";
 import type { RulePlan } from "./rules.js";
@@ -47,8 +47,11 @@ export function describeNetworkFault(
   service: string,
   peers: string[],
   mechanism?: FaultMechanism,
+  resetsFlows = false,
 ): string {
-  const via = mechanism ? ` via ${mechanism}` : "";
+  const via =
+    (mechanism ? ` via ${mechanism}` : "") +
+    (resetsFlows ? "; existing connections in scope are reset so they pass through the delay proxy" : "");
   const scope = describeScope(o, peers);
   switch (o.kind) {
     case "latency": {
@@ -79,6 +82,7 @@ export class NetworkFault implements Fault {
   private runId = "";
   private deadline: number;
   private reverted = false;
+  private flowsReset?: AgentReady["reset"];
 
   constructor(
     readonly kind: FaultKind,
@@ -98,7 +102,13 @@ export class NetworkFault implements Fault {
   }
 
   describe(): string {
-    return describeNetworkFault(this.options, this.target.service, this.options.peers, this.plan?.mechanism);
+    return describeNetworkFault(
+      this.options,
+      this.target.service,
+      this.options.peers,
+      this.plan?.mechanism,
+      this.plan?.resetFlows !== undefined,
+    );
   }
 
   journalEntry(): JournalFaultEntry {
@@ -116,7 +126,7 @@ export class NetworkFault implements Fault {
       mechanism: this.plan?.mechanism,
       helperContainerIds: this.agentId ? [this.agentId] : [],
       deadline: this.deadline,
-      undo: { ...undo },
+      undo: { ...undo, ...(this.flowsReset ? { existingFlowsReset: this.flowsReset } : {}) },
     };
   }
 
@@ -147,6 +157,7 @@ export class NetworkFault implements Fault {
       apply: this.plan.apply,
       revert: this.plan.revert,
       proxy: this.plan.proxy,
+      resetFlows: this.plan.resetFlows,
     };
     const labels = {
       runId: ctx.runId,
@@ -154,7 +165,7 @@ export class NetworkFault implements Fault {
       targetId: this.target.containerId,
       deadlineMs: this.deadline,
     };
-    await startAgent(
+    const ready = await startAgent(
       ctx.runtime,
       this.target.containerId,
       spec,
@@ -169,7 +180,18 @@ export class NetworkFault implements Fault {
       await ctx.record(this.journalEntry()).catch(() => undefined);
       throw e;
     });
-    log.debug({ fault: this.id, mechanism: this.plan.mechanism }, "network fault in effect");
+    this.flowsReset = ready.reset;
+    if (ready.reset) await ctx.record(this.journalEntry());
+    if (ready.reset?.errors.length) {
+      log.warn(
+        { fault: this.id, reset: ready.reset },
+        "some established connections could not be reset: they keep bypassing the delay proxy",
+      );
+    }
+    log.debug(
+      { fault: this.id, mechanism: this.plan.mechanism, reset: ready.reset },
+      "network fault in effect",
+    );
   }
 
   async revert(ctx: FaultContext): Promise<void> {

@@ -18,7 +18,21 @@ export interface NetworkCapabilities {
   string: boolean;
   conntrack: boolean;
   redirect: boolean;
+  /** `ss -K` can destroy sockets (kernel INET_DIAG_DESTROY). */
+  sockDestroy: boolean;
+  /** `conntrack -D` works: deleting a flow's entry makes its next packet hit the nat table. */
+  conntrackDelete: boolean;
   iptablesBackend: string;
+}
+
+/**
+ * How the agent makes connections opened before the fault pass through the delay proxy: REDIRECT only
+ * acts on a flow's first packet, so established flows in scope are reset and their clients reconnect.
+ */
+export interface FlowReset {
+  method: "sock-destroy" | "conntrack-delete";
+  /** Run after the rules are in place; best effort (a failure is reported, not fatal). */
+  commands: string[][];
 }
 
 export interface ProxyListener {
@@ -40,6 +54,8 @@ export interface RulePlan {
   apply: string[][];
   revert: string[][];
   proxy?: ProxySpec;
+  /** Absent when the mechanism already acts on established flows (tc, filter rules) or nothing can reset. */
+  resetFlows?: FlowReset;
 }
 
 export interface RulePlanInput {
@@ -268,7 +284,65 @@ function proxyLatencyPlan(input: RulePlanInput): RulePlan {
     jitterMs: o.jitterMs ?? 0,
     drainSeconds: 1,
   };
-  return { mechanism: "delay-proxy", ...chainCommands(input.faultId, hooks, []), proxy };
+  const resetFlows = flowReset(input.peerIps, o.ports, input.caps);
+  return {
+    mechanism: "delay-proxy",
+    ...chainCommands(input.faultId, hooks, []),
+    proxy,
+    ...(resetFlows ? { resetFlows } : {}),
+  };
+}
+
+/**
+ * Commands that reset the established TCP flows the proxy's REDIRECT rules would catch if they were new:
+ * those the target opened (remote peer/port) and those opened to it (remote peer, local port), never
+ * loopback. Sockets are destroyed (both ends see a reset at once) when the kernel allows; otherwise the
+ * flows' conntrack entries go, so their next packet is redirected to a proxy port that does not know
+ * them and the kernel answers with a reset.
+ */
+export function flowReset(
+  peerIps: string[],
+  ports: number[],
+  caps: NetworkCapabilities,
+): FlowReset | undefined {
+  if (caps.sockDestroy) {
+    const peers = peerIps.length ? peerIps.map((ip) => ["dst", `${ip}/32`]) : [[]];
+    const portSel = ports.length
+      ? ports.flatMap((p) => [
+          ["dport", "=", `:${p}`],
+          ["sport", "=", `:${p}`],
+        ])
+      : [[]];
+    const selectors = peers.flatMap((peer) =>
+      portSel.map((port) => [...peer, ...(peer.length && port.length ? ["and"] : []), ...port]),
+    );
+    const scoped = selectors.filter((sel) => sel.length);
+    const scope = scoped.length
+      ? ["(", ...scoped.flatMap((sel, i) => [...(i ? ["or"] : []), "(", ...sel, ")"]), ")", "and"]
+      : [];
+    return {
+      method: "sock-destroy",
+      commands: [
+        ["ss", "-K", "-4", "-t", "-n", "-H", "state", "established", ...scope, "not", "dst", "127.0.0.0/8"],
+      ],
+    };
+  }
+  if (caps.conntrackDelete) {
+    const ct = ["conntrack", "-D", "-p", "tcp", "--state", "ESTABLISHED"];
+    const commands: string[][] = [];
+    const peers = peerIps.length ? peerIps : [undefined];
+    const portList = ports.length ? ports : [undefined];
+    for (const ip of peers) {
+      for (const port of portList) {
+        const p = port === undefined ? [] : ["--dport", String(port)];
+        // Opened by the target (original destination is the peer) and opened to it (original source is).
+        commands.push([...ct, ...(ip ? ["--dst", ip] : []), ...p]);
+        if (ip || port !== undefined) commands.push([...ct, ...(ip ? ["--src", ip] : []), ...p]);
+      }
+    }
+    return { method: "conntrack-delete", commands };
+  }
+  return undefined;
 }
 
 /** u32 selectors for peers x ports on a device whose packets travel `way` relative to the target. */

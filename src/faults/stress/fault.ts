@@ -11,6 +11,7 @@ import { formatDuration } from "../../util/duration.js";
 import { AGENT_IMAGE, ensureAgentImage } from "../agent.js";
 import { cgroupLayout } from "../capabilities.js";
 import type { Fault, FaultContext, FaultTarget, JournalFaultEntry } from "../fault.js";
+import { watchHelper } from "../helper-watch.js";
 import type { StressOptions } from "./options.js";
 import { stressArgs, stressPlacement } from "./placement.js";
 
@@ -97,17 +98,21 @@ export class StressFault implements Fault {
         [LABELS.deadline]: String(this.deadline),
       },
       ...placement,
+      // When stress-ng's own timeout ends it with faultline gone, nothing is left behind.
+      autoRemove: true,
     });
     await ctx.record(this.journalEntry());
-    // stress-ng fails fast on bad arguments or a refused cgroup; a helper still running after a moment is in effect.
-    await new Promise((r) => setTimeout(r, STARTUP_CHECK_MS));
-    const state = await ctx.runtime.inspect(this.helperId).catch(() => undefined);
-    if (!state || (state.state !== "running" && state.exitCode !== 0)) {
-      const out = await ctx.runtime.helpers.output(this.helperId).catch(() => undefined);
+    // stress-ng fails fast on bad arguments or a refused cgroup; a helper still running after a moment is in
+    // effect. Its output is followed from the start: an AutoRemove helper's logs vanish with it.
+    const watch = watchHelper(ctx.runtime, this.helperId);
+    const ended = await watch.untilEnded(STARTUP_CHECK_MS);
+    watch.stop();
+    const state = ended ? await ctx.runtime.inspect(this.helperId).catch(() => undefined) : undefined;
+    if (ended && state?.state !== "running") {
       await this.revert(ctx).catch(() => undefined);
       throw new FaultInjectionError(
         `stress helper for ${this.target.containerName} stopped at once (exit ${state?.exitCode ?? "?"})`,
-        (out?.stderr || out?.stdout || "").slice(-300) || undefined,
+        (watch.stderr() || watch.stdout()).slice(-300) || undefined,
       );
     }
   }
@@ -134,7 +139,11 @@ export async function revertStress(runtime: DockerRuntime, entry: JournalFaultEn
         await runtime.kill(id, "SIGINT").catch(() => undefined);
         await runtime.helpers.wait(id, { timeoutMs: STOP_GRACE_MS }).catch(() => undefined);
       }
+      // AutoRemove usually has removed it by now; a helper that hung (or predates AutoRemove) goes here.
       await runtime.helpers.remove(id);
+      await runtime.helpers
+        .wait(id, { condition: "removed", timeoutMs: STOP_GRACE_MS })
+        .catch(() => undefined);
     } catch (e) {
       failures.push(`${id.slice(0, 12)}: ${(e as Error).message}`);
     }

@@ -1,0 +1,216 @@
+/**
+ * faultline SIGKILLed in the middle of a network or stress fault: `faultline revert` afterwards leaves no
+ * rule, no helper container (running or exited) and traffic/CPU back at baseline; and with no faultline
+ * ever again, the helpers' own dead-man switches undo the fault and remove themselves after duration + grace.
+ * faultline runs as a real child process, exactly as a user starts it.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { after, before, describe, test } from "node:test";
+import { showRules } from "../../src/faults/network/agent-runner.js";
+import { DEADMAN_GRACE_MS } from "../../src/faults/network/index.js";
+import { Journal } from "../../src/run/journal.js";
+import { CLI, helpersFor, uniqueProject, waitFor } from "../support/lifecycle-targets.js";
+import { NetEnv, docker } from "./fixtures/faults-network/env.js";
+
+interface Rtt {
+  medianMs: number;
+}
+
+const project = uniqueProject("crashnet");
+const env = new NetEnv();
+const children = new Set<ChildProcess>();
+let stateDir: string;
+let server = "";
+let client = "";
+let stressed = "";
+let baselineRttMs = 0;
+
+/** Compose labels so `--project` finds them; netpeer's image is labelled faultline-owned, the targets must not be. */
+const composeLabels = (service: string) => [
+  "--label",
+  "faultline.owned=false",
+  "--label",
+  `com.docker.compose.project=${project}`,
+  "--label",
+  `com.docker.compose.service=${service}`,
+];
+
+const cliEnv = () => ({ ...process.env, FAULTLINE_STATE_DIR: stateDir, FAULTLINE_LOG_LEVEL: "warn" });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts `faultline inject …` and resolves once it printed that the fault is in effect. */
+async function startInject(target: string, kind: string, duration: string, ...extra: string[]) {
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      CLI,
+      "inject",
+      "--project",
+      project,
+      "--target",
+      target,
+      "--kind",
+      kind,
+      "--duration",
+      duration,
+      ...extra,
+    ],
+    { env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] },
+  );
+  children.add(child);
+  child.on("exit", () => children.delete(child));
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = once(child, "exit");
+  await Promise.race([
+    waitFor(async () => out.includes("injected:"), 40_000, `the ${kind} fault to be injected`),
+    exited.then(() => assert.fail(`faultline exited before injecting:\n${out}`)),
+  ]);
+  return child;
+}
+
+async function killHard(child: ChildProcess): Promise<void> {
+  const exited = once(child, "exit");
+  child.kill("SIGKILL");
+  await exited;
+}
+
+async function revertProject(): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ["--import", "tsx", CLI, "revert", "--project", project],
+    { env: cliEnv(), timeout: 90_000 },
+  );
+  return stdout;
+}
+
+async function rules(containerId: string): Promise<string> {
+  return showRules(env.runtime, containerId);
+}
+
+function assertNoRules(dump: string): void {
+  assert.ok(!/faultline:|FL-[0-9a-f]{8}/.test(dump), `faultline rules remain:\n${dump}`);
+  assert.ok(!/qdisc (tbf|htb|netem)/.test(dump), `faultline qdiscs remain:\n${dump}`);
+}
+
+const rtt = () => env.measure<Rtt>(client, "rtt", "server", "6");
+const connects = async () =>
+  (await env.measure<{ ok: boolean }>(client, "connect", "server", "7000", "1.5")).ok;
+const cpuOf = async (id: string) => (await env.runtime.stats(id)).cpuPercent;
+
+/** Nothing of faultline's is left on `target`: no helper in any state, no rule, and it still runs. */
+async function assertNothingLeft(target: string, network: boolean): Promise<void> {
+  assert.deepEqual(await helpersFor(target), [], "no helper container left (running or exited)");
+  assert.equal((await env.runtime.inspect(target)).state, "running");
+  if (network) assertNoRules(await rules(target));
+}
+
+async function assertBaselineTraffic(): Promise<void> {
+  assert.equal(await connects(), true, "the client reaches the server again");
+  const now = await rtt();
+  assert.ok(now.medianMs < baselineRttMs + 50, `rtt ${now.medianMs} ms (baseline ${baselineRttMs})`);
+}
+
+describe("crash recovery of network and stress faults", { timeout: 300_000 }, () => {
+  before(async () => {
+    stateDir = await mkdtemp(join(tmpdir(), "faultline-crashnet-"));
+    await env.setup();
+    server = await env.start("server", composeLabels("server"));
+    client = await env.start("client", composeLabels("client"), ["sleep", "infinity"]);
+    stressed = await env.start("stressed", composeLabels("stressed"), ["sleep", "infinity"]);
+    await waitFor(connects, 10_000, "the server answering");
+    baselineRttMs = (await rtt()).medianMs;
+  });
+
+  after(async () => {
+    for (const child of children) child.kill("SIGKILL");
+    const helpers = (await Promise.all([server, client, stressed].filter(Boolean).map(helpersFor))).flat();
+    if (helpers.length) await docker("rm", "-f", ...helpers).catch(() => "");
+    await env.dispose();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  test("SIGKILL mid-latency, then `faultline revert --project`: no rule, no agent, rtt at baseline", async () => {
+    const child = await startInject("server", "latency", "30s", "--latency", "200ms");
+    const during = await rtt();
+    assert.ok(during.medianMs > baselineRttMs + 120, `rtt during the fault ${during.medianMs} ms`);
+    await killHard(child);
+    assert.equal((await helpersFor(server)).length, 1, "the agent outlived faultline");
+    assert.ok((await rtt()).medianMs > baselineRttMs + 120, "the fault outlived faultline");
+
+    assert.match(await revertProject(), /reverted 1 fault\(s\)/);
+    await assertNothingLeft(server, true);
+    await assertBaselineTraffic();
+    assert.deepEqual(await new Journal(stateDir).pendingFaults(), []);
+  });
+
+  test("SIGKILL mid-partition, then `faultline revert --project`: the client reaches the server again", async () => {
+    const child = await startInject("server", "partition", "30s");
+    assert.equal(await connects(), false, "partitioned");
+    await killHard(child);
+    assert.equal(await connects(), false, "the fault outlived faultline");
+
+    assert.match(await revertProject(), /reverted 1 fault\(s\)/);
+    await assertNothingLeft(server, true);
+    await assertBaselineTraffic();
+    assert.deepEqual(await new Journal(stateDir).pendingFaults(), []);
+  });
+
+  test("SIGKILL mid-cpu-stress, then `faultline revert --project`: no stress helper, CPU back down", async () => {
+    const child = await startInject("stressed", "cpu", "30s", "--load", "100", "--workers", "1");
+    await killHard(child);
+    assert.equal((await helpersFor(stressed)).length, 1, "the stress helper outlived faultline");
+    assert.ok((await cpuOf(stressed)) > 40, "the target still burns CPU");
+
+    assert.match(await revertProject(), /reverted 1 fault\(s\)/);
+    await assertNothingLeft(stressed, false);
+    await waitFor(async () => (await cpuOf(stressed)) < 20, 10_000, "the target's CPU to calm down");
+    assert.deepEqual(await new Journal(stateDir).pendingFaults(), []);
+  });
+
+  test("SIGKILL and no faultline ever again: agent and stress helper undo the faults and remove themselves", async () => {
+    const durationMs = 4_000;
+    const latency = await startInject("server", "latency", "4s", "--latency", "200ms");
+    const cpu = await startInject("stressed", "cpu", "4s", "--load", "100");
+    const killedAt = Date.now();
+    await Promise.all([killHard(latency), killHard(cpu)]);
+    assert.equal((await helpersFor(server)).length, 1);
+    assert.equal((await helpersFor(stressed)).length, 1);
+
+    // stress-ng's --timeout is the fault's duration; the agent's deadline is duration + DEADMAN_GRACE_MS.
+    await waitFor(
+      async () => (await helpersFor(stressed)).length === 0,
+      durationMs + 15_000,
+      "the stress helper to end and remove itself",
+    );
+    await waitFor(
+      async () => (await helpersFor(server)).length === 0,
+      durationMs + DEADMAN_GRACE_MS + 15_000,
+      "the agent to revert and remove itself",
+    );
+    assert.ok(
+      Date.now() - killedAt >= DEADMAN_GRACE_MS - 1_000,
+      "the agent held the fault until its deadline",
+    );
+    // Nothing was left even briefly exited: AutoRemove took both helpers away.
+    await assertNothingLeft(server, true);
+    await assertNothingLeft(stressed, false);
+    await assertBaselineTraffic();
+    await waitFor(async () => (await cpuOf(stressed)) < 20, 10_000, "the target's CPU to calm down");
+
+    // The journal still holds both intents; the next start finds them undone and closes them.
+    await sleep(200);
+    assert.match(await revertProject(), /reverted 2 fault\(s\)/);
+    await assertNothingLeft(server, true);
+    assert.deepEqual(await new Journal(stateDir).pendingFaults(), []);
+  });
+});
