@@ -9,7 +9,7 @@ import {
   createTokenizer,
   englishStopwords,
   type NaturalClassifier,
-} from "./natural.js";
+} from "../util/natural.js";
 
 const LABEL_KIND: Record<string, ServiceKind | undefined> = {
   postgresql: "postgresql",

@@ -5,7 +5,7 @@
  */
 import { maskUrlCredentials } from "../util/secrets.js";
 import { isDottedHostname, isIPv4, splitHostPort } from "./addresses.js";
-import { createTokenizer } from "./natural.js";
+import { createTokenizer } from "../util/natural.js";
 
 const tokenizer = createTokenizer(/[\s"'`()[\]{}<>,;|=\\]+/);
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[A-Za-z]`, "g");

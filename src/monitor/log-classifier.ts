@@ -6,14 +6,14 @@
  * keeping host:port, dotted names and URLs whole); keywords and phrases are matched on the lower-cased
  * word sequence so "Connection   refused" and "connection-refused" read the same.
  */
-import { RegexpTokenizer } from "natural/lib/natural/tokenizers/index.js";
 import type { ErrorClass } from "./types.js";
 import type { PeerResolver } from "./peers.js";
+import { createTokenizer } from "../util/natural.js";
 
 /** Longer lines are classified on their first part only: enough for any error message worth naming. */
 export const MAX_CLASSIFIED_LENGTH = 2048;
 
-const tokenizer = new RegexpTokenizer({ pattern: /[\s,;()[\]{}<>"'`|=]+/ });
+const tokenizer = createTokenizer(/[\s,;()[\]{}<>"'`|=]+/);
 
 interface Rule {
   class: Exclude<ErrorClass, "none">;

@@ -1,5 +1,5 @@
 /**
- * The two pieces of `natural` discovery uses, loaded by file: importing the package root also loads
+ * The pieces of `natural` faultline uses (discovery and the monitor), loaded by file: importing the package root also loads
  * its storage back-ends, which call dotenv (reading ./.env into process.env and printing to stdout).
  */
 import { createRequire } from "node:module";
