@@ -3,7 +3,7 @@
  * prints ONE JSON document on stdout: { machine, benches: [...] }. Progress goes to stderr.
  * Exit code: 0 when every bench met its target, 1 otherwise.
  */
-import { readdir } from "node:fs/promises";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { availableParallelism, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -106,7 +106,13 @@ async function main(): Promise<void> {
     },
     benches,
   };
-  process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
+  const json = `${JSON.stringify(document, null, 2)}\n`;
+  process.stdout.write(json);
+  // npm prints its own banner on stdout, so the document is also kept where tools can read it whole.
+  const saved = join(dir, "..", "artifacts", "bench.json");
+  await mkdir(dirname(saved), { recursive: true });
+  await writeFile(saved, json);
+  process.stderr.write(`[bench] results also in artifacts/bench.json\n`);
   process.exitCode = benches.every((b) => b.pass) && !interrupted.signal.aborted ? 0 : 1;
 }
 
