@@ -391,7 +391,7 @@ class DockerImageStore implements ImageStore {
       { context: contextDir, src: listFilesRecursively(contextDir) },
       {
         t: tag,
-        labels: options.owned === false ? {} : { [LABELS.owned]: "true" },
+        labels: options.owned === true ? { [LABELS.owned]: "true" } : {},
         rm: true,
         forcerm: true,
       },

@@ -203,9 +203,10 @@ export interface HelperRunner {
 export interface ImageStore {
   exists(tag: string): Promise<boolean>;
   /**
-   * Builds `contextDir` (with its Dockerfile) as `tag`; `onProgress` gets build output lines. The image is
-   * labelled `faultline.owned=true` (so containers from it count as faultline's own) unless `owned` is false,
-   * as for the demo stack's images, whose containers are targets.
+   * Builds `contextDir` (with its Dockerfile) as `tag`; `onProgress` gets build output lines. Only with
+   * `owned: true` is the image labelled `faultline.owned=true`, which every container started from it
+   * inherits, hiding it from discovery: right for faultline's helper images, wrong for anything that
+   * should be a target (the demo stack, test fixtures).
    */
   build(
     contextDir: string,

@@ -47,7 +47,7 @@ export async function ensureAgentImage(
   let pending = building.get(runtime);
   if (!pending) {
     pending = runtime.images
-      .build(AGENT_CONTEXT_DIR, AGENT_IMAGE, onProgress)
+      .build(AGENT_CONTEXT_DIR, AGENT_IMAGE, onProgress, { owned: true })
       .finally(() => building.delete(runtime));
     building.set(runtime, pending);
   }
