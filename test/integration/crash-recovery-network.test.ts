@@ -31,7 +31,7 @@ let client = "";
 let stressed = "";
 let baselineRttMs = 0;
 
-/** Compose labels so `--project` finds them; netpeer's image is labelled faultline-owned, the targets must not be. */
+/** Compose labels so `--project` finds them; owned=false in case an older netpeer image still carries the owned label. */
 const composeLabels = (service: string) => [
   "--label",
   "faultline.owned=false",

@@ -9,6 +9,7 @@ import { FaultInjectionError, FaultRevertError } from "../../errors.js";
 import { AGENT_IMAGE } from "../agent.js";
 import { watchHelper } from "../helper-watch.js";
 import type { FlowReset, ProxySpec } from "./rules.js";
+import { sleep } from "../../util/time.js";
 
 export interface AgentRunSpec {
   faultId: string;
@@ -76,8 +77,6 @@ export function findMarker(stdout: string, marker: string): Record<string, unkno
   }
   return undefined;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Explains a failed apply in words a user can act on. */
 export function explainApplyErrors(errors: string[]): string {

@@ -366,85 +366,39 @@ type Leaf = { qdisc: string[] } | { rate: string; burst: string };
  * not always compiled in; htb is).
  */
 function tcTree(dev: string, handle: string, leaf: Leaf, selectors: string[][], scoped: boolean): string[][] {
-  const cmds: string[][] = [];
+  const tc = (...args: string[]) => ["tc", ...args];
   if (!scoped) {
-    if ("qdisc" in leaf)
-      cmds.push(["tc", "qdisc", "add", "dev", dev, "root", "handle", `${handle}:`, ...leaf.qdisc]);
-    else
-      cmds.push([
-        "tc",
-        "qdisc",
+    const root =
+      "qdisc" in leaf ? leaf.qdisc : ["tbf", "rate", leaf.rate, "burst", leaf.burst, "latency", "100ms"];
+    return [tc("qdisc", "add", "dev", dev, "root", "handle", `${handle}:`, ...root)];
+  }
+  // Scoped: an htb root whose one class holds the fault; u32 filters send only the matching traffic there.
+  const classRate =
+    "qdisc" in leaf ? ["rate", "100gbit"] : ["rate", leaf.rate, "ceil", leaf.rate, "burst", leaf.burst];
+  const cmds = [
+    tc("qdisc", "add", "dev", dev, "root", "handle", `${handle}:`, "htb", "default", "0"),
+    tc("class", "add", "dev", dev, "parent", `${handle}:`, "classid", `${handle}:1`, "htb", ...classRate),
+  ];
+  if ("qdisc" in leaf) cmds.push(tc("qdisc", "add", "dev", dev, "parent", `${handle}:1`, ...leaf.qdisc));
+  for (const sel of selectors) {
+    cmds.push(
+      tc(
+        "filter",
         "add",
         "dev",
         dev,
-        "root",
-        "handle",
+        "parent",
         `${handle}:`,
-        "tbf",
-        "rate",
-        leaf.rate,
-        "burst",
-        leaf.burst,
-        "latency",
-        "100ms",
-      ]);
-    return cmds;
-  }
-  cmds.push(["tc", "qdisc", "add", "dev", dev, "root", "handle", `${handle}:`, "htb", "default", "0"]);
-  if ("qdisc" in leaf) {
-    cmds.push([
-      "tc",
-      "class",
-      "add",
-      "dev",
-      dev,
-      "parent",
-      `${handle}:`,
-      "classid",
-      `${handle}:1`,
-      "htb",
-      "rate",
-      "100gbit",
-    ]);
-    cmds.push(["tc", "qdisc", "add", "dev", dev, "parent", `${handle}:1`, ...leaf.qdisc]);
-  } else {
-    cmds.push([
-      "tc",
-      "class",
-      "add",
-      "dev",
-      dev,
-      "parent",
-      `${handle}:`,
-      "classid",
-      `${handle}:1`,
-      "htb",
-      "rate",
-      leaf.rate,
-      "ceil",
-      leaf.rate,
-      "burst",
-      leaf.burst,
-    ]);
-  }
-  for (const sel of selectors) {
-    cmds.push([
-      "tc",
-      "filter",
-      "add",
-      "dev",
-      dev,
-      "parent",
-      `${handle}:`,
-      "protocol",
-      "ip",
-      "prio",
-      "1",
-      "u32",
-      ...sel,
-      "flowid",
-      `${handle}:1`,
-    ]);
+        "protocol",
+        "ip",
+        "prio",
+        "1",
+        "u32",
+        ...sel,
+        "flowid",
+        `${handle}:1`,
+      ),
+    );
   }
   return cmds;
 }
