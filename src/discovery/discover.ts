@@ -4,7 +4,8 @@
  * endpoints; references from env vars and logs; then a classification. Every step is bounded and a
  * failing step becomes a note on the profile, never an exception.
  */
-import type { ContainerInfo, ContainerSelector, DockerRuntime } from "../docker/types.js";
+import type { ContainerInfo, ContainerSelector, DockerRuntime, LogTailSummary } from "../docker/types.js";
+import { isFaultlineError } from "../errors.js";
 import type { EnvReference, HttpEndpoint, PortProfile, ServiceProfile } from "./profile.js";
 import { classify } from "./classify.js";
 import { errorMessage, mapLimit, withTimeout } from "./concurrency.js";
@@ -32,8 +33,10 @@ export interface DiscoveryOptions {
   portBudgetMs?: number;
   /** Bound of one HTTP endpoint request (default 1000 ms). */
   endpointTimeoutMs?: number;
-  /** Bound for reading a container's logs (default 3000 ms). */
+  /** Bound for reading a container's logs (default 3000 ms); the request is aborted at the bound. */
   logTimeoutMs?: number;
+  /** Bytes of log read per container at most (default 512 KiB): a huge log costs no more. */
+  logMaxBytes?: number;
   /** Where socket tables come from (default auto: host /proc, then one helper, then a connect scan). */
   socketSource?: SocketSource;
   /** Image of the socket-reading helper (needs only `sh` and `cat`). */
@@ -55,6 +58,7 @@ const DEFAULTS = {
   portBudgetMs: 4000,
   endpointTimeoutMs: 1000,
   logTimeoutMs: 3000,
+  logMaxBytes: 512 * 1024,
   helperImage: "debian:bookworm-slim",
   helperTimeoutMs: 15_000,
   nmapTimeoutMs: 60_000,
@@ -147,6 +151,7 @@ export async function discoverServices(
   });
 
   if (options.deep) await deepen(runtime, containers, profiles, o, progress);
+  await recordStateChanges(runtime, containers, profiles, o);
   progress(`discovery finished in ${Date.now() - started} ms`);
   return profiles;
 }
@@ -186,8 +191,47 @@ function baseProfile(c: ContainerInfo, id: string, reading: SocketReading): Serv
     connections: reading.connections,
     logMentions: [],
     classification: { kind: "unknown", confidence: 0, signals: [] },
-    notes: [...reading.notes],
+    notes: [...(c.problem ? [c.problem] : []), ...reading.notes],
   };
+}
+
+/**
+ * Containers can stop or vanish while they are profiled. A second look at the end records it on the
+ * profile (state, stateChange, a note) instead of reporting a dead container as running.
+ */
+async function recordStateChanges(
+  runtime: DockerRuntime,
+  containers: ContainerInfo[],
+  profiles: ServiceProfile[],
+  o: ResolvedOptions,
+): Promise<void> {
+  const listed = new Map(containers.map((c) => [c.id, c]));
+  await mapLimit(profiles, o.concurrency, async (profile) => {
+    const before = listed.get(profile.containerId);
+    if (!before || before.state === "gone") return;
+    let after: ContainerInfo | undefined;
+    try {
+      after = await withTimeout(
+        runtime.inspect(profile.containerId),
+        o.endpointTimeoutMs * 2,
+        "re-inspecting",
+      );
+    } catch (e) {
+      if (!(isFaultlineError(e) && e.code === "TARGET_NOT_FOUND")) {
+        profile.notes.push(`state at the end of discovery unknown: ${errorMessage(e)}`);
+        return;
+      }
+    }
+    const now = after?.state ?? "gone";
+    if (now === before.state) return;
+    const exitCode = after && (now === "exited" || now === "dead") ? after.exitCode : undefined;
+    profile.state = now;
+    profile.stateChange = { from: before.state, to: now, ...(exitCode !== undefined ? { exitCode } : {}) };
+    profile.notes.push(
+      `${now === "gone" ? "removed" : now}${exitCode !== undefined ? ` (exit code ${exitCode})` : ""} ` +
+        `during discovery (was ${before.state} when listed): what was read after that may be incomplete`,
+    );
+  });
 }
 
 type ResolvedOptions = typeof DEFAULTS & DiscoveryOptions;
@@ -219,7 +263,9 @@ async function profileContainer(
     maxLineLength: MAX_LOG_LINE,
   });
   profile.logMentions = mentions.mentions;
-  if (mentions.binaryLines) profile.notes.push(`${mentions.binaryLines} binary log line(s) skipped`);
+  if (mentions.binaryLines) {
+    profile.notes.push(`${mentions.binaryLines} binary log line(s) skipped for references`);
+  }
   let logVerdict: LogVerdict | undefined;
   try {
     logVerdict = classifyLogLines(lines.filter((l) => l.length < MAX_LOG_LINE));
@@ -247,17 +293,41 @@ async function readLogs(
   o: ResolvedOptions,
   notes: string[],
 ): Promise<string[]> {
-  if (o.logLines <= 0) return [];
+  if (o.logLines <= 0 || c.state === "gone") return [];
+  // The bound aborts the request itself: a slow or huge log must not keep a connection reading on.
+  const timeout = AbortSignal.timeout(o.logTimeoutMs);
+  const signal = o.signal ? AbortSignal.any([o.signal, timeout]) : timeout;
+  let summary: LogTailSummary | undefined;
   try {
-    return await withTimeout(
-      runtime.tail(c.id, o.logLines, { maxLineLength: MAX_LOG_LINE }),
-      o.logTimeoutMs,
-      "reading logs",
-    );
+    const lines = await runtime.tail(c.id, o.logLines, {
+      maxLineLength: MAX_LOG_LINE,
+      maxBytes: o.logMaxBytes,
+      signal,
+      report: (s) => (summary = s),
+    });
+    if (summary) notes.push(...logTailNotes(summary, MAX_LOG_LINE));
+    return lines;
   } catch (e) {
-    notes.push(`logs unreadable: ${errorMessage(e)}`);
+    notes.push(
+      `logs unreadable: ${timeout.aborted ? `not read within ${o.logTimeoutMs} ms` : errorMessage(e)}`,
+    );
     return [];
   }
+}
+
+/** Notes on what a log tail left out, so a profile built on a partial log says so. */
+export function logTailNotes(summary: LogTailSummary, maxLineLength: number): string[] {
+  const notes: string[] = [];
+  if (summary.byteCapReached) {
+    notes.push(
+      `logs truncated: reading stopped after ${summary.bytesRead} bytes, the newest lines are missing`,
+    );
+  }
+  if (summary.cutLines) {
+    notes.push(`logs truncated: ${summary.cutLines} line(s) longer than ${maxLineLength} bytes cut`);
+  }
+  if (summary.binaryLines) notes.push(`logs binary: ${summary.binaryLines} line(s) are not text`);
+  return notes;
 }
 
 async function probePorts(c: ContainerInfo, profile: ServiceProfile, o: ResolvedOptions): Promise<void> {
@@ -289,6 +359,7 @@ async function probePorts(c: ContainerInfo, profile: ServiceProfile, o: Resolved
           detail: r.match.detail,
           latencyMs: r.match.latencyMs,
           via: "probe",
+          ...(r.match.reason ? { reason: r.match.reason } : {}),
         };
         // Connecting succeeded, so the port listens even when only declared.
         if (p.source === "declared") p.source = "both";

@@ -52,6 +52,11 @@ export interface PortProfile {
     detail: string;
     latencyMs: number;
     via: "probe" | "nmap";
+    /**
+     * Set when `protocol` is "unknown": what the port did instead of matching, e.g. "no reply within
+     * 1000 ms", "unrecognised binary greeting", "closed without a reply".
+     */
+    reason?: string;
   };
 }
 
@@ -126,4 +131,9 @@ export interface ServiceProfile {
   classification: Classification;
   /** Things that went wrong while profiling (timeouts, container vanished, binary logs …). */
   notes: string[];
+  /**
+   * Present when the container changed state while it was being profiled (stopped, was removed: "gone").
+   * `state` is then the state at the end; what was read after the change may be incomplete.
+   */
+  stateChange?: { from: ContainerState; to: ContainerState; exitCode?: number };
 }

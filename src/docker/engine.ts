@@ -6,6 +6,7 @@ import Docker from "dockerode";
 import { PassThrough } from "node:stream";
 import {
   EngineUnavailableError,
+  InvalidInputError,
   ImageUnavailableError,
   OperationTimeoutError,
   TargetNotFoundError,
@@ -20,19 +21,51 @@ import type {
   HelperRunner,
   HelperSpec,
   ImageStore,
+  LogTailOptions,
   ResourceSample,
   StatsOptions,
   TransportProtocol,
 } from "./types.js";
 import { COMPOSE_LABELS, LABELS } from "./types.js";
+import { LogTailCollector } from "./log-tail.js";
 import { splitDockerStream } from "./stream.js";
 import { listFilesRecursively } from "./files.js";
 
 const DEFAULT_MAX_LINE = 4096;
+const DEFAULT_MAX_LOG_BYTES = 1024 * 1024;
+const DEFAULT_SOCKET = "/var/run/docker.sock";
 
 export interface DockerEngineOptions {
   /** Path of the engine's unix socket; defaults to DOCKER_HOST or /var/run/docker.sock. */
   socketPath?: string;
+  /** Overrides the DOCKER_HOST environment variable (tests). */
+  dockerHost?: string;
+}
+
+/** Where the engine listens: a unix socket, or a plain-TCP host and port. */
+export type EngineAddress =
+  { socketPath: string } | { host: string; port: number; protocol: "http" | "https" };
+
+/**
+ * DOCKER_HOST as the docker CLI reads it: unix:///path or tcp://host:port (https when DOCKER_TLS_VERIFY
+ * is set). Anything else is refused rather than silently replaced by the default socket. Pure.
+ */
+export function parseDockerHost(value: string | undefined, tlsVerify?: string): EngineAddress {
+  if (value === undefined || value === "") return { socketPath: DEFAULT_SOCKET };
+  const unix = /^unix:\/\/(\/.+)$/.exec(value);
+  if (unix) return { socketPath: unix[1]! };
+  const tcp = /^tcp:\/\/(\[[0-9a-fA-F:]+\]|[^:/]+)(?::(\d+))?\/?$/.exec(value);
+  if (tcp) {
+    const tls = tlsVerify !== undefined && tlsVerify !== "" && tlsVerify !== "0";
+    const port = tcp[2] ? Number(tcp[2]) : tls ? 2376 : 2375;
+    if (port > 0 && port < 65536) {
+      return { host: tcp[1]!.replace(/^\[|\]$/g, ""), port, protocol: tls ? "https" : "http" };
+    }
+  }
+  throw new InvalidInputError(
+    `DOCKER_HOST "${value}" is not supported`,
+    "use unix:///path/to/docker.sock or tcp://host:port, or unset it for /var/run/docker.sock",
+  );
 }
 
 export function connectDocker(options: DockerEngineOptions = {}): DockerEngine {
@@ -44,11 +77,23 @@ export class DockerEngine implements DockerRuntime {
   readonly helpers: HelperRunner;
   readonly images: ImageStore;
 
+  /** Where the engine is, for messages. */
+  readonly address: EngineAddress;
+
   constructor(options: DockerEngineOptions = {}) {
-    const fromEnv = process.env.DOCKER_HOST?.startsWith("unix://")
-      ? process.env.DOCKER_HOST.slice(7)
-      : undefined;
-    this.docker = new Docker({ socketPath: options.socketPath ?? fromEnv ?? "/var/run/docker.sock" });
+    this.address = options.socketPath
+      ? { socketPath: options.socketPath }
+      : parseDockerHost(options.dockerHost ?? process.env.DOCKER_HOST, process.env.DOCKER_TLS_VERIFY);
+    this.docker = new Docker(
+      "socketPath" in this.address
+        ? { socketPath: this.address.socketPath }
+        : {
+            host: this.address.host,
+            port: this.address.port,
+            protocol: this.address.protocol,
+            // docker-modem reads DOCKER_CERT_PATH's ca/cert/key for https itself.
+          },
+    );
     this.helpers = new DockerHelperRunner(this.docker, this);
     this.images = new DockerImageStore(this.docker);
   }
@@ -58,13 +103,17 @@ export class DockerEngine implements DockerRuntime {
       await this.docker.ping();
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
+      const where =
+        "socketPath" in this.address ? this.address.socketPath : `${this.address.host}:${this.address.port}`;
       const hint =
         code === "EACCES"
-          ? "no permission on the Docker socket: run as root or join the docker group"
+          ? `no permission on the Docker socket ${where}: run as root or join the docker group`
           : "start the Docker engine (scripts/setup.sh does it on Debian) or set DOCKER_HOST";
-      throw new EngineUnavailableError(`cannot reach the Docker engine (${code ?? String(e)})`, hint, {
-        cause: e,
-      });
+      throw new EngineUnavailableError(
+        `cannot reach the Docker engine at ${where} (${code ?? String(e)})`,
+        hint,
+        { cause: e },
+      );
     }
   }
 
@@ -86,12 +135,19 @@ export class DockerEngine implements DockerRuntime {
       all: selector.all ?? false,
       filters: labels.length ? { label: labels } : {},
     });
-    const infos = await Promise.all(
+    // A container can stop or vanish between the listing and its inspection: keep it, marked, so
+    // callers can say what happened instead of silently missing a service.
+    return Promise.all(
       summaries
         .filter((s) => s.Labels?.[LABELS.owned] !== "true")
-        .map((s) => this.inspect(s.Id).catch(() => undefined)),
+        .map((s) =>
+          this.docker
+            .getContainer(s.Id)
+            .inspect()
+            .then(toContainerInfo)
+            .catch((e: unknown) => fromListing(s, e)),
+        ),
     );
-    return infos.filter((i): i is ContainerInfo => i !== undefined);
   }
 
   async inspect(idOrName: string): Promise<ContainerInfo> {
@@ -127,28 +183,59 @@ export class DockerEngine implements DockerRuntime {
     await this.docker.getContainer(id).restart({ t: timeoutSeconds });
   }
 
-  async tail(
-    id: string,
-    lines: number,
-    options: { sinceSeconds?: number; maxLineLength?: number } = {},
-  ): Promise<string[]> {
-    const buf = (await this.docker.getContainer(id).logs({
-      stdout: true,
-      stderr: true,
-      tail: lines,
-      follow: false,
-      ...(options.sinceSeconds ? { since: Math.floor(Date.now() / 1000) - options.sinceSeconds } : {}),
-    })) as unknown as Buffer;
-    const info = await this.docker.getContainer(id).inspect();
-    const frames = info.Config.Tty ? [{ stream: "stdout" as const, data: buf }] : splitDockerStream(buf);
-    const max = options.maxLineLength ?? DEFAULT_MAX_LINE;
-    const out: string[] = [];
-    for (const f of frames) {
-      for (const line of f.data.toString("utf8").split("\n")) {
-        if (line.length) out.push(line.length > max ? line.slice(0, max) : line);
-      }
-    }
-    return out.slice(-lines);
+  async tail(id: string, lines: number, options: LogTailOptions = {}): Promise<string[]> {
+    const signal = options.signal;
+    signal?.throwIfAborted();
+    const info = await this.docker
+      .getContainer(id)
+      .inspect(signal ? ({ abortSignal: signal } as object) : {});
+    const collector = new LogTailCollector({
+      lines,
+      maxBytes: options.maxBytes ?? DEFAULT_MAX_LOG_BYTES,
+      maxLineLength: options.maxLineLength ?? DEFAULT_MAX_LINE,
+      multiplexed: !info.Config.Tty,
+    });
+    // Streamed, not buffered (dockerode buffers the whole answer unless asked for a stream).
+    const stream = await new Promise<NodeJS.ReadableStream & { destroy(): void }>((resolve, reject) => {
+      this.docker.modem.dial(
+        {
+          path: `/containers/${id}/logs?`,
+          method: "GET",
+          isStream: true,
+          abortSignal: signal,
+          statusCodes: { 200: true, 404: "no such container", 500: "server error" },
+          options: {
+            stdout: true,
+            stderr: true,
+            follow: false,
+            tail: lines,
+            ...(options.sinceSeconds ? { since: Math.floor(Date.now() / 1000) - options.sinceSeconds } : {}),
+          },
+        },
+        (err: unknown, data: unknown) =>
+          err ? reject(err) : resolve(data as NodeJS.ReadableStream & { destroy(): void }),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      const done = (error?: unknown) => {
+        signal?.removeEventListener("abort", onAbort);
+        stream.removeListener("data", onData);
+        stream.destroy();
+        if (error) reject(error);
+        else resolve();
+      };
+      const onAbort = () => done(signal?.reason ?? new Error("aborted"));
+      const onData = (chunk: Buffer) => {
+        if (!collector.push(chunk)) done();
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      stream.on("data", onData);
+      stream.once("end", () => done());
+      stream.once("error", (e) => done(e));
+    });
+    const { lines: out, ...summary } = collector.finish();
+    options.report?.(summary);
+    return out;
   }
 
   async follow(
@@ -426,6 +513,54 @@ async function ignoreStatus<T>(p: Promise<T>, ...statuses: number[]): Promise<T 
     if (statuses.includes((e as { statusCode?: number }).statusCode ?? -1)) return undefined;
     throw e;
   }
+}
+
+/**
+ * A container the engine listed but could not inspect: what the listing says, with the reason. A 404
+ * means it was removed in between ("gone"); otherwise its listed state stands.
+ */
+export function fromListing(summary: Docker.ContainerInfo, error: unknown): ContainerInfo {
+  const gone = (error as { statusCode?: number }).statusCode === 404;
+  const labels = summary.Labels ?? {};
+  const project = labels[COMPOSE_LABELS.project];
+  const service = labels[COMPOSE_LABELS.service];
+  const listed = summary.State as ContainerState;
+  const detail = error instanceof Error ? error.message : String(error);
+  return {
+    id: summary.Id,
+    name: (summary.Names?.[0] ?? summary.Id.slice(0, 12)).replace(/^\//, ""),
+    image: summary.Image,
+    imageId: summary.ImageID,
+    command: summary.Command ? [summary.Command] : [],
+    entrypoint: [],
+    state: gone ? "gone" : listed,
+    pid: 0,
+    startedAt: "",
+    finishedAt: "",
+    exitCode: 0,
+    restartCount: 0,
+    restartPolicy: "no",
+    health: { status: "none", failingStreak: 0, test: [] },
+    labels,
+    env: [],
+    compose: project && service ? { project, service } : undefined,
+    hostname: "",
+    networkMode: summary.HostConfig?.NetworkMode ?? "default",
+    networks: Object.entries(summary.NetworkSettings?.Networks ?? {}).map(([name, n]) => ({
+      name,
+      networkId: n.NetworkID ?? "",
+      ip: n.IPAddress ?? "",
+      aliases: [],
+    })),
+    exposedPorts: [],
+    publishedPorts: [],
+    cgroupParent: "",
+    memoryLimit: 0,
+    nanoCpus: 0,
+    problem: gone
+      ? `removed after it was listed (was ${listed}): only the listing's facts are known`
+      : `listed as ${listed} but could not be inspected: ${detail}`,
+  };
 }
 
 function parsePortKey(key: string): { port: number; protocol: TransportProtocol } {

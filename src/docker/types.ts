@@ -22,7 +22,9 @@ export const COMPOSE_LABELS = {
   oneoff: "com.docker.compose.oneoff",
 } as const;
 
-export type ContainerState = "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead";
+/** The engine's states, plus "gone": listed a moment ago, removed before it could be inspected. */
+export type ContainerState =
+  "created" | "running" | "paused" | "restarting" | "removing" | "exited" | "dead" | "gone";
 export type HealthStatus = "none" | "starting" | "healthy" | "unhealthy";
 export type TransportProtocol = "tcp" | "udp";
 
@@ -78,6 +80,11 @@ export interface ContainerInfo {
   /** Memory limit in bytes, 0 when unlimited. */
   memoryLimit: number;
   nanoCpus: number;
+  /**
+   * Why this record is incomplete, when the engine listed the container but could not inspect it (it was
+   * removed meanwhile: state "gone"; or inspecting failed). Only the listing's facts are filled in then.
+   */
+  problem?: string;
 }
 
 /** Which containers a command works on. Always narrowed to running-or-paused, never faultline's own. */
@@ -104,13 +111,35 @@ export interface ContainerLifecycle {
   restart(id: string, timeoutSeconds?: number): Promise<void>;
 }
 
+/** What reading a log tail had to leave out. */
+export interface LogTailSummary {
+  bytesRead: number;
+  /** Reading stopped at `maxBytes`: the newest lines of the requested tail are missing. */
+  byteCapReached: boolean;
+  /** Lines cut at `maxLineLength`. */
+  cutLines: number;
+  /** Lines that are not text (control bytes, invalid UTF-8). */
+  binaryLines: number;
+}
+
+export interface LogTailOptions {
+  sinceSeconds?: number;
+  /** Bytes kept per line (default 4096); the rest of a longer line is dropped while it arrives. */
+  maxLineLength?: number;
+  /** Bytes read from the engine at most (default 1 MiB); the request is closed at the cap. */
+  maxBytes?: number;
+  /** Aborting closes the request to the engine and rejects. */
+  signal?: AbortSignal;
+  /** Called once, before the lines are returned, with what was cut. */
+  report?: (summary: LogTailSummary) => void;
+}
+
 export interface LogReader {
-  /** The last `lines` lines of stdout+stderr, newest last. Binary junk is kept but lines are length-capped. */
-  tail(
-    id: string,
-    lines: number,
-    options?: { sinceSeconds?: number; maxLineLength?: number },
-  ): Promise<string[]>;
+  /**
+   * The last `lines` lines of stdout+stderr, newest last; bounded in bytes and per line (see options).
+   * Binary junk is kept (and counted in the report) but lines are length-capped.
+   */
+  tail(id: string, lines: number, options?: LogTailOptions): Promise<string[]>;
   /** Calls `onLine` for every new line until `signal` aborts or the container goes away. */
   follow(
     id: string,

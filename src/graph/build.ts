@@ -278,6 +278,9 @@ function soleServedPort(group: ServiceGroup): number | undefined {
   return group.serverPorts.size === 1 ? [...group.serverPorts][0] : undefined;
 }
 
+/** States in which a service still takes part in the stack (a paused one is a live fault target). */
+const LIVE_STATES = new Set<string>(["running", "paused", "restarting"]);
+
 function toNode(group: ServiceGroup): GraphNode {
   const best = [...group.profiles].sort(
     (a, b) => b.classification.confidence - a.classification.confidence,
@@ -301,12 +304,14 @@ function toNode(group: ServiceGroup): GraphNode {
       if (!endpoints.has(key)) endpoints.set(key, { port: e.port, path: e.path, status: e.status });
     }
   }
+  const alive = group.profiles.some((p) => LIVE_STATES.has(p.state));
   return {
     id: group.id,
     kind: best.classification.kind,
     confidence: round(best.classification.confidence),
     ports: [...ports.values()].sort((a, b) => a.port - b.port || compareIds(a.protocol, b.protocol)),
     endpoints: [...endpoints.values()].sort((a, b) => a.port - b.port || compareIds(a.path, b.path)),
+    ...(alive ? {} : { state: best.state }),
   };
 }
 

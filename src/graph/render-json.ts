@@ -14,6 +14,7 @@ export function toGraphJson(graph: DependencyGraph): DependencyGraph {
         source: p.source,
       })),
       endpoints: n.endpoints.map((e) => ({ port: e.port, path: e.path, status: e.status })),
+      ...(n.state !== undefined ? { state: n.state } : {}),
     })),
     edges: graph.edges.map((e) => ({
       from: e.from,

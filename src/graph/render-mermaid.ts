@@ -77,7 +77,8 @@ export function renderMermaid(graph: DependencyGraph, options: MermaidOptions = 
     const cls = KIND_CLASS[node.kind] ?? "other";
     used.add(cls);
     const note = options.style?.nodes?.[node.id]?.note;
-    const label = [escapeLabel(node.id), escapeLabel(node.kind), ...(note ? [escapeLabel(note)] : [])].join(
+    const kind = node.state ? `${node.kind} (${node.state})` : node.kind;
+    const label = [escapeLabel(node.id), escapeLabel(kind), ...(note ? [escapeLabel(note)] : [])].join(
       "<br/>",
     );
     lines.push(`  ${ids.get(node.id)}["${label}"]:::${cls}`);

@@ -25,6 +25,10 @@ export function renderGraphTable(graph: DependencyGraph, options: TableOptions =
       ]),
     ),
   );
+  const stopped = graph.nodes.filter((n) => n.state !== undefined);
+  if (stopped.length) {
+    out.push(`NOT RUNNING: ${stopped.map((n) => `${n.id} (${n.state})`).join(", ")}`);
+  }
   out.push("");
   out.push(`DEPENDENCIES (${graph.edges.length}, client -> server)`);
   if (graph.edges.length === 0) out.push("none found");

@@ -1,4 +1,5 @@
 /** The dependency graph: directed client -> server edges, each with evidence and a confidence. */
+import type { ContainerState } from "../docker/types.js";
 import type { ServiceKind } from "../discovery/profile.js";
 
 export type EvidenceSource = "connection" | "env" | "log" | "dns" | "network" | "impact";
@@ -14,6 +15,11 @@ export interface GraphNode {
   confidence: number;
   ports: { port: number; protocol: string; service?: string; source: string }[];
   endpoints: { port: number; path: string; status: number }[];
+  /**
+   * Set only when no container of the service runs: how discovery left it (e.g. "exited" when it stopped
+   * during discovery, "gone" when it was removed). Its edges still stand; it cannot be a fault target.
+   */
+  state?: ContainerState;
 }
 
 export interface GraphEdge {

@@ -1,21 +1,25 @@
 /**
  * Probes and classification against real servers from Debian packages (image faultline-test/protocols,
- * built once from test/fixtures/protocols): memcached, Mosquitto (MQTT), MariaDB, NATS, Exim (SMTP)
- * and a Redis on a non-standard port. MongoDB, Kafka, Elasticsearch, RabbitMQ and gRPC servers are not
- * installable here; their matchers are unit-tested on documented wire formats.
+ * built once from test/fixtures/protocols): memcached, Mosquitto (MQTT), MariaDB, NATS, Exim (SMTP),
+ * RabbitMQ (AMQP), a gRPC server (python3-grpcio) and a Redis on a non-standard port. MongoDB, Kafka and
+ * Elasticsearch have no Debian package; their matchers are unit-tested on documented wire formats.
+ * Also: containers that stop or are removed while discovery runs are kept and marked, not dropped.
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { connectDocker } from "../../src/docker/engine.js";
 import { discoverServices } from "../../src/discovery/discover.js";
 import type { ServiceProfile } from "../../src/discovery/profile.js";
+import { buildGraph } from "../../src/graph/build.js";
+import { renderGraphTable } from "../../src/graph/render-table.js";
 
 const run = promisify(execFile);
-const IMAGE = "faultline-test/protocols:latest";
+/** Bump with test/fixtures/protocols: the image is built only when this tag is missing. */
+const IMAGE = "faultline-test/protocols:2";
 const CONTEXT = fileURLToPath(new URL("../fixtures/protocols", import.meta.url));
 const LABEL = `faultline.test=discovery-${randomBytes(4).toString("hex")}`;
 
@@ -26,6 +30,8 @@ const SERVERS: { name: string; args: string[]; port: number; protocol: string; k
   { name: "nats", args: ["nats"], port: 4222, protocol: "nats", kind: "nats" },
   { name: "smtp", args: ["smtp"], port: 25, protocol: "smtp", kind: "smtp" },
   { name: "kv", args: ["redis", "7777"], port: 7777, protocol: "redis", kind: "redis" },
+  { name: "rabbitmq", args: ["rabbitmq"], port: 5672, protocol: "amqp", kind: "rabbitmq" },
+  { name: "grpc", args: ["grpc"], port: 50051, protocol: "grpc", kind: "grpc" },
 ];
 
 describe("discovery on real protocol servers", () => {
@@ -40,7 +46,7 @@ describe("discovery on real protocol servers", () => {
         run("docker", ["run", "-d", "--name", names[i]!, "--label", LABEL, IMAGE, ...s.args]),
       ),
     );
-    // Servers need a moment to listen (MariaDB the longest): poll until every expected port is open.
+    // Servers need a moment to listen (RabbitMQ and MariaDB the longest): poll until every port is open.
     const deadline = Date.now() + 60_000;
     for (;;) {
       profiles = await discoverServices(runtime, { labels: [LABEL] }, { probe: false, logLines: 0 });
@@ -76,11 +82,56 @@ describe("discovery on real protocol servers", () => {
     assert.ok(!p?.classification.signals.some((s) => s.source === "image"));
   });
 
-  test("a container that stops mid-way is a note, not a crash", async () => {
-    const victim = names[0]!;
-    const pending = discoverServices(runtime, { labels: [LABEL] }, { probeTimeoutMs: 500 });
-    await run("docker", ["kill", victim]).catch(() => undefined);
-    const result = await pending;
-    assert.ok(result.length >= SERVERS.length - 1);
+  test("containers that stop or are removed mid-way are kept and marked, not dropped", async () => {
+    const killed = names[0]!;
+    const removed = names[1]!;
+    const started = Date.now();
+    // Right after the listing, synchronously: nothing of the profiling has run yet, deterministically.
+    const result = await discoverServices(
+      runtime,
+      { labels: [LABEL] },
+      {
+        probeTimeoutMs: 500,
+        onProgress: (m) => {
+          if (!/^found \d+ container/.test(m)) return;
+          execFileSync("docker", ["kill", killed], { stdio: "ignore" });
+          execFileSync("docker", ["rm", "-f", removed], { stdio: "ignore" });
+        },
+      },
+    );
+    assert.equal(result.length, SERVERS.length, result.map((p) => p.containerName).join(", "));
+    const k = result.find((p) => p.containerName === killed);
+    assert.ok(k, "the killed container is still profiled");
+    assert.equal(k.state, "exited");
+    assert.deepEqual(k.stateChange, { from: "running", to: "exited", exitCode: 137 });
+    assert.ok(
+      k.notes.some((n) => /^exited \(exit code 137\) during discovery \(was running when listed\)/.test(n)),
+      k.notes.join("; "),
+    );
+    const r = result.find((p) => p.containerName === removed);
+    assert.ok(r, "the removed container is still profiled");
+    assert.equal(r.state, "gone");
+    assert.deepEqual(r.stateChange, { from: "running", to: "gone" });
+    assert.ok(
+      r.notes.some((n) => /^removed during discovery/.test(n)),
+      r.notes.join("; "),
+    );
+    for (const p of result.filter((x) => x !== k && x !== r)) {
+      assert.equal(p.state, "running", p.containerName);
+      assert.equal(p.stateChange, undefined, p.containerName);
+    }
+    assert.ok(Date.now() - started < 30_000, `took ${Date.now() - started} ms`);
+
+    // The graph keeps them as nodes that say so.
+    const graph = buildGraph(result);
+    const node = (name: string) =>
+      graph.nodes.find((n) => n.id === result.find((p) => p.containerName === name)?.id);
+    assert.equal(node(killed)?.state, "exited");
+    assert.equal(node(removed)?.state, "gone");
+    assert.equal(node(names[2]!)?.state, undefined);
+    assert.match(
+      renderGraphTable(graph),
+      /^NOT RUNNING: .*\(exited\).*\(gone\)|^NOT RUNNING: .*\(gone\).*\(exited\)/m,
+    );
   });
 });

@@ -64,20 +64,44 @@ describe("identifyPort", () => {
     assert.equal((await identifyPort("127.0.0.1", ports.h2!, opts)).match?.protocol, "http2");
     assert.equal((await identifyPort("127.0.0.1", ports.grpc!, opts)).match?.protocol, "grpc");
   });
-  test("a server that never answers is bounded and noted", async () => {
+  test("a server that never answers is bounded, noted, and recorded as unknown: no reply", async () => {
     const started = Date.now();
     const r = await identifyPort("127.0.0.1", ports.silent!, opts);
     assert.ok(Date.now() - started < opts.budgetMs + 500, `took ${Date.now() - started} ms`);
-    assert.equal(r.match, undefined);
+    assert.equal(r.match?.protocol, "unknown", JSON.stringify(r));
+    assert.match(r.match?.reason ?? "", /^no reply within \d+ ms$/);
+    const waited = Number(/(\d+) ms/.exec(r.match?.reason ?? "")?.[1]);
+    assert.ok(waited >= opts.bannerMs - 50 && waited <= opts.budgetMs + 100, `waited ${waited} ms`);
     assert.ok(
       r.notes.some((n) => /no probe recognised|stopped/.test(n)),
       r.notes.join("; "),
     );
   });
-  test("binary greeting: unknown, with a hex excerpt", async () => {
+  test("binary greeting: unknown, with a hex excerpt and the reason", async () => {
     const r = await identifyPort("127.0.0.1", ports.junk!, opts);
     assert.equal(r.match?.protocol, "unknown");
     assert.match(r.match?.detail ?? "", /speaks first/);
+    assert.equal(r.match?.reason, "unrecognised binary greeting");
+  });
+  test("binary replies to every request: unknown, unrecognised binary reply", async () => {
+    const garbage = createServer((s) => {
+      track(s);
+      s.on("data", () => s.write(Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x02, 0x03])));
+    });
+    const port = await listen(garbage);
+    const r = await identifyPort("127.0.0.1", port, opts);
+    garbage.close();
+    assert.equal(r.match?.protocol, "unknown", JSON.stringify(r));
+    assert.equal(r.match?.reason, "unrecognised binary reply");
+    assert.match(r.match?.detail ?? "", /deadbeef/);
+  });
+  test("a server that hangs up at once without a word: unknown, closed without a reply", async () => {
+    const rude = createServer((s) => s.destroy());
+    const port = await listen(rude);
+    const r = await identifyPort("127.0.0.1", port, opts);
+    rude.close();
+    assert.equal(r.match?.protocol, "unknown", JSON.stringify(r));
+    assert.equal(r.match?.reason, "closed without a reply");
   });
   test("closed port: a note, quickly", async () => {
     const closed = createServer();
