@@ -54,6 +54,8 @@ const RULES: Rule[] = [
       "unknownhostexception",
       "name resolution",
       "getaddrinfo failed",
+      "no address associated with hostname",
+      "nxdomain",
     ],
   },
   {
@@ -74,6 +76,8 @@ const RULES: Rule[] = [
       "connection aborted",
       "server closed the connection unexpectedly",
       "connection closed by",
+      "remote end closed connection",
+      "remotedisconnected",
     ],
   },
   {
@@ -145,7 +149,7 @@ const RULES: Rule[] = [
 
 /** Phrases that look like errors but say there are none ("0 errors", "error_count=0"). */
 const NOT_ERRORS = [
-  /\b0 errors?\b/i,
+  /\b0 (?:errors?|failed|failures?)\b/i,
   /\berrors?[_ ]?(?:count)?[=: ]+0\b/i,
   // Counters in summary lines: "ok=25 failed=0", "failures: 0".
   /\b(?:failed|failures?)[_ ]?(?:count|total)?[=: ]+0(?![.\d])/i,
@@ -184,7 +188,7 @@ export function classifyLine(raw: string, peers?: PeerResolver, self?: string): 
   const text = words(tokens);
   const cls = matchRule(line, text);
   if (cls === "none") return { class: "none" };
-  const peer = peers ? findPeer(tokens, peers, self) : undefined;
+  const peer = peers ? findPeer(tokens, peers, self, clientAddress(line)) : undefined;
   return peer ? { class: cls, peer } : { class: cls };
 }
 
@@ -204,14 +208,40 @@ const HOST_PORT = /^([a-z0-9][a-z0-9_.-]*):(\d{1,5})$/i;
 const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
 /**
+ * Common/combined log format (`host ident user [date] "request" status ...`, what nginx, Apache,
+ * gunicorn and Python's http.server write): the host there is the CLIENT that made the request.
+ */
+const ACCESS_LOG_CLIENT = /(?:^|\s)(\S+) - \S+ \[[^\]]+\] "[A-Z]+ /;
+
+/**
+ * Keys after which an address is the one that called this service, not one it depends on: nginx's
+ * `client: 1.2.3.4`, logfmt's `client_ip=…`, `remote_addr=…`. Tokens arrive without the `=`.
+ */
+const CLIENT_KEYS = /^(?:client|client_?ip|client_?addr(?:ess)?|remote_?addr(?:ess)?|remote_?ip)$/i;
+
+/** The client address an access-log line starts with, if it is one. */
+export function clientAddress(line: string): string | undefined {
+  return ACCESS_LOG_CLIENT.exec(line)?.[1];
+}
+
+/**
  * The first peer a line mentions, resolved to a service id when possible. URLs, host:port and IPs
  * count even when unknown (they clearly are addresses); bare words only when they are a known name.
+ * The address of a client calling this service (`client`) is never its peer: it is not a dependency.
  */
-export function findPeer(tokens: string[], peers: PeerResolver, self?: string): string | undefined {
+export function findPeer(
+  tokens: string[],
+  peers: PeerResolver,
+  self?: string,
+  client?: string,
+): string | undefined {
   let unresolved: string | undefined;
+  let afterClientKey = false;
   for (const rawToken of tokens) {
     const token = rawToken.replace(/^[^a-z0-9[]+|[^a-z0-9\]/]+$/gi, "");
-    if (!token) continue;
+    const isClient = afterClientKey || (client !== undefined && token === client);
+    afterClientKey = CLIENT_KEYS.test(token);
+    if (!token || isClient) continue;
     let host: string | undefined;
     let port: string | undefined;
     let address = false;
@@ -222,12 +252,12 @@ export function findPeer(tokens: string[], peers: PeerResolver, self?: string): 
     else if (IPV4.test(token)) [host, address] = [token, true];
     else if (peers.isKnownName(token)) host = token;
     else continue;
-    const id = peers.resolve(host);
+    const id = address ? peers.resolveAddress(host) : peers.resolve(host);
     if (id) {
       if (id !== self) return id;
       continue;
     }
-    if (address && !unresolved && !/^(localhost|127\.0\.0\.1|0\.0\.0\.0)$/i.test(host))
+    if (address && !unresolved && !/^(localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0)$/i.test(host))
       unresolved = port ? `${host}:${port}` : host;
   }
   return unresolved;

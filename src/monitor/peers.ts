@@ -7,6 +7,12 @@ import type { ServiceProfile } from "../discovery/profile.js";
 export interface PeerResolver {
   /** Service id for a host (name, alias or IP), or undefined when nothing known has that name. */
   resolve(host: string): string | undefined;
+  /**
+   * Like `resolve`, for something written as an address (URL host, host:port, IP): a qualified name
+   * also matches by its first label ("db.shop_back", "db.prod.svc.cluster.local" -> "db"), as DNS
+   * search domains and Docker's `<name>.<network>` form allow.
+   */
+  resolveAddress(host: string): string | undefined;
   /** True when `word` is a known name (used to accept bare words like "cache" as peers). */
   isKnownName(word: string): boolean;
 }
@@ -28,10 +34,22 @@ export function peerResolver(profiles: readonly ServiceProfile[]): PeerResolver 
       for (const alias of n.aliases) add(alias, p.id);
     }
   }
+  const resolve = (host: string) => byName.get(host.toLowerCase());
   return {
-    resolve: (host) => byName.get(host.toLowerCase()),
+    resolve,
+    resolveAddress: (host) =>
+      resolve(host) ?? (isDottedName(host) ? resolve(host.split(".")[0]!) : undefined),
     isKnownName: (word) => byName.has(word.toLowerCase()),
   };
 }
 
-export const NO_PEERS: PeerResolver = { resolve: () => undefined, isKnownName: () => false };
+/** A dotted host name, not an IPv4 address. */
+function isDottedName(host: string): boolean {
+  return host.includes(".") && !/^[\d.]+$/.test(host);
+}
+
+export const NO_PEERS: PeerResolver = {
+  resolve: () => undefined,
+  resolveAddress: () => undefined,
+  isKnownName: () => false,
+};

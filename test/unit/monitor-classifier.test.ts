@@ -70,6 +70,147 @@ describe("log line classification", () => {
   });
 });
 
+describe("raw driver and server lines: class and peer", () => {
+  // A web app ("web", 172.20.0.4) with a database, a cache and a client; names chosen to be unhelpful.
+  const stack = peerResolver([
+    profile("web", "172.20.0.4"),
+    profile("store", "172.20.0.3"),
+    profile("kv", "172.20.0.2"),
+    profile("buyer", "172.21.0.5"),
+    profile("backend", "172.20.0.7"),
+  ]);
+  const cases: [string, string, string | undefined][] = [
+    // psycopg2 / libpq
+    [
+      'psycopg2.OperationalError: connection to server at "store" (172.20.0.3), port 5432 failed: timeout expired',
+      "timeout",
+      "store",
+    ],
+    [
+      'psycopg2.OperationalError: connection to server at "store" (172.20.0.3), port 5432 failed: Connection refused',
+      "refused",
+      "store",
+    ],
+    [
+      'psycopg2.OperationalError: could not translate host name "store" to address: Temporary failure in name resolution',
+      "dns",
+      "store",
+    ],
+    // the IP alone is enough: it maps to the service that has it
+    [
+      "psycopg2.OperationalError: connection to server at 172.20.0.3, port 5432 failed: timeout expired",
+      "timeout",
+      "store",
+    ],
+    ["psycopg2.OperationalError: server closed the connection unexpectedly", "refused", undefined],
+    ["TimeoutError: query to store:5432 got no answer within 2.0s", "timeout", "store"],
+    // redis-py
+    ["redis.exceptions.TimeoutError: Timeout reading from socket", "timeout", undefined],
+    ["redis.exceptions.TimeoutError: Timeout connecting to server", "timeout", undefined],
+    [
+      "cache redis://kv:6379/0 unavailable, reading from the database: redis.exceptions.TimeoutError: Timeout reading from socket",
+      "timeout",
+      "kv",
+    ],
+    [
+      "redis.exceptions.ConnectionError: Error 111 connecting to kv:6379. Connection refused.",
+      "refused",
+      "kv",
+    ],
+    [
+      "redis.exceptions.ConnectionError: Error -3 connecting to kv:6379. Temporary failure in name resolution.",
+      "dns",
+      "kv",
+    ],
+    ["ConnectionRefusedError: [Errno 111] Connection refused", "refused", undefined],
+    ["urllib.error.URLError: <urlopen error [Errno 111] Connection refused>", "refused", undefined],
+    ["http.client.RemoteDisconnected: Remote end closed connection without response", "refused", undefined],
+    ["socket.gaierror: [Errno -2] Name or service not known", "dns", undefined],
+    [
+      "POST http://web:8080/api/orders failed after 3004ms: TimeoutError: timed out",
+      "timeout",
+      "web-as-peer",
+    ],
+    [
+      "GET http://web:8080/api/products failed after 2011ms: urllib.error.HTTPError: HTTP Error 504: Gateway Timeout",
+      "http5xx",
+      "web-as-peer",
+    ],
+    // Node.js
+    ["Error: connect ECONNREFUSED 172.20.0.3:5432", "refused", "store"],
+    ["Error: connect ETIMEDOUT 172.20.0.2:6379", "timeout", "kv"],
+    ["Error: getaddrinfo ENOTFOUND store", "dns", "store"],
+    ["Error: getaddrinfo EAI_AGAIN kv", "dns", "kv"],
+    ["Error: read ECONNRESET", "refused", undefined],
+    // Java
+    ["java.net.SocketTimeoutException: Read timed out", "timeout", undefined],
+    ["Caused by: java.net.SocketTimeoutException: connect timed out", "timeout", undefined],
+    ["java.net.ConnectException: Connection refused (Connection refused)", "refused", undefined],
+    ["java.net.UnknownHostException: store: Name or service not known", "dns", "store"],
+    ["HikariPool-1 - Connection is not available, request timed out after 30000ms.", "timeout", undefined],
+    // Go
+    ["dial tcp 172.20.0.3:5432: i/o timeout", "timeout", "store"],
+    ["read tcp 172.20.0.4:51234->172.20.0.2:6379: i/o timeout", "timeout", "kv"],
+    ["dial tcp 172.20.0.3:5432: connect: connection refused", "refused", "store"],
+    ["dial tcp: lookup store on 127.0.0.11:53: no such host", "dns", "store"],
+    ['Get "http://backend.shop_back:8080/api": context deadline exceeded', "timeout", "backend"],
+    // nginx: the client is the caller, the upstream is the peer
+    [
+      '2026/03/10 12:00:00 [error] 29#29: *7 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 172.21.0.5, server: _, request: "GET /api HTTP/1.1", upstream: "http://172.20.0.7:8080/api", host: "localhost"',
+      "timeout",
+      "backend",
+    ],
+    [
+      '2026/03/10 12:00:00 [error] 29#29: *9 connect() failed (111: Connection refused) while connecting to upstream, client: 172.21.0.5, server: _, request: "GET / HTTP/1.1", upstream: "http://172.20.0.7:8080/", host: "localhost"',
+      "refused",
+      "backend",
+    ],
+    // access logs: a 5xx is an error, but the address in front is the client, never the peer
+    [
+      '172.21.0.5 - - [10/Mar/2026:12:00:00 +0000] "GET /api HTTP/1.1" 504 167 "-" "curl/7.88.1"',
+      "http5xx",
+      undefined,
+    ],
+    [
+      '2026-03-10 12:00:00,123 INFO [web.access] 172.21.0.5 - - [10/Mar/2026 12:00:00] "GET /api/products HTTP/1.1" 504 31',
+      "http5xx",
+      undefined,
+    ],
+    [
+      '2026-03-10 12:00:00,123 INFO [web.access] 172.21.0.5 - - [10/Mar/2026 12:00:00] "GET /api/products HTTP/1.1" 200 512',
+      "none",
+      undefined,
+    ],
+    ['level=error msg="upstream failed" client_ip=172.21.0.5 err="read ECONNRESET"', "refused", undefined],
+    // steady-state summaries are not errors
+    ["last 10s: ok=30 failed=0", "none", undefined],
+    ["processed 12 requests, 0 failed", "none", undefined],
+  ];
+  for (const [line, cls, peer] of cases) {
+    test(`${cls}${peer ? ` -> ${peer}` : ""}: ${line.slice(0, 70)}`, () => {
+      // Client lines are read as the client ("buyer") would write them; the rest as the web app.
+      const self = peer === "web-as-peer" ? "buyer" : "web";
+      const c = classifyLine(line, stack, self);
+      assert.equal(c.class, cls);
+      assert.equal(c.peer, peer === "web-as-peer" ? "web" : peer, `peer of: ${line}`);
+    });
+  }
+  test("a traceback's frames are stack-trace lines; its last line carries the class and the peer", () => {
+    const traceback = [
+      "Traceback (most recent call last):",
+      '  File "/app/app.py", line 160, in query',
+      "    conn = self._connect()",
+      '  File "/usr/lib/python3/dist-packages/psycopg2/__init__.py", line 122, in connect',
+      "    conn = _connect(dsn, connection_factory=connection_factory, **kwasync)",
+      'psycopg2.OperationalError: connection to server at "store" (172.20.0.3), port 5432 failed: timeout expired',
+    ].map((l) => classifyLine(l, stack, "web"));
+    assert.equal(traceback[0]!.class, "crash");
+    assert.equal(traceback[1]!.class, "crash");
+    assert.equal(traceback[1]!.peer, undefined, "a source path names no peer");
+    assert.deepEqual(traceback.at(-1), { class: "timeout", peer: "store" });
+  });
+});
+
 describe("log counter", () => {
   test("memory stays bounded under a flood; counts survive, classification is budgeted", () => {
     const counter = new LogCounter("storefront", peers, { classifyBudget: 100 });

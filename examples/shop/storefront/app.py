@@ -2,24 +2,29 @@
 
 Products come from PostgreSQL (DATABASE_URL) through a Redis cache (CACHE_HOST/CACHE_PORT); carts live
 in Redis; orders are written to PostgreSQL. Every call to a dependency is bounded (DEPENDENCY_TIMEOUT,
-2 s by default), so a slow or frozen dependency surfaces as a logged timeout and a 5xx instead of a hung
-request. Broken connections are dropped and re-opened on the next request.
+2 s by default): libpq's connect_timeout, a deadline on each query, redis-py's socket timeouts. A slow
+or frozen dependency therefore surfaces as the driver's own exception in the log (with its traceback,
+as any web framework writes it) and a 5xx, instead of a hung request.
+
+Logging is what an ordinary Python web app writes: a common-log-format access line per request, the
+driver's exception text when a dependency fails. Nothing in the log says which dependency broke or
+how: telling that from raw driver messages is faultline's job.
 """
 
 import json
 import logging
 import os
 import queue
-import select
 import signal
+import socket
 import sys
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
 import psycopg2
-import psycopg2.extensions
 import redis
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "postgresql://shop:shop-secret@localhost:5432/shop")
@@ -33,34 +38,28 @@ POOL_SIZE = int(os.environ.get("DB_POOL_SIZE", "4"))
 logging.basicConfig(
     stream=sys.stdout,
     level=logging.INFO,
-    format="%(asctime)s %(levelname)s storefront %(message)s",
+    format="%(asctime)s %(levelname)s [%(name)s] %(message)s",
 )
 log = logging.getLogger("storefront")
+access_log = logging.getLogger("storefront.access")
 
-DB_HOST = "%s:%s" % (urlparse(DATABASE_URL).hostname, urlparse(DATABASE_URL).port or 5432)
-CACHE_ADDR = "%s:%d" % (CACHE_HOST, CACHE_PORT)
+_db = urlparse(DATABASE_URL)
+DB_ADDR = "%s:%s" % (_db.hostname, _db.port or 5432)
+DB_SAFE_URL = "%s://%s@%s%s" % (_db.scheme, _db.username or "", DB_ADDR, _db.path)
+CACHE_URL = "redis://%s:%d/0" % (CACHE_HOST, CACHE_PORT)
 
-
-class DependencyError(Exception):
-    """A call to a dependency failed; carries which one so logs and responses can name it."""
-
-    def __init__(self, dependency, host, operation, cause):
-        super().__init__("%s (%s) %s failed: %s" % (dependency, host, operation, cause))
-        self.dependency = dependency
-        self.host = host
-        self.operation = operation
-        self.kind = classify(cause)
+# What a dependency failure is, as the drivers raise it: anything else is a bug (500).
+DEPENDENCY_ERRORS = (psycopg2.Error, redis.RedisError, OSError)  # TimeoutError is an OSError
 
 
-def classify(cause):
-    text = ("%s %s" % (type(cause).__name__, cause)).lower()
-    if "timeout" in text or "timed out" in text:
-        return "timeout"
-    if "refused" in text:
-        return "refused"
-    if "name or service not known" in text or "could not translate host name" in text or "resolution" in text:
-        return "dns"
-    return "error"
+def exception_text(e):
+    """The exception's last traceback line, e.g. "redis.exceptions.TimeoutError: Timeout reading from socket"."""
+    return "".join(traceback.format_exception_only(type(e), e)).strip()
+
+
+def is_timeout(e):
+    # For the metrics and the status code only: the log carries the driver's own words.
+    return isinstance(e, (TimeoutError, socket.timeout, redis.TimeoutError)) or "timeout expired" in str(e)
 
 
 # ---------------------------------------------------------------- metrics (Prometheus text format)
@@ -129,69 +128,94 @@ class Metrics:
 METRICS = Metrics()
 
 
-# ---------------------------------------------------------------- PostgreSQL (async libpq, bounded waits)
-
-
-def _wait(conn, deadline):
-    """Drive an async psycopg2 connection until it is ready, or raise once `deadline` passes."""
-    while True:
-        state = conn.poll()
-        if state == psycopg2.extensions.POLL_OK:
-            return
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("no answer within %.1fs" % TIMEOUT)
-        if state == psycopg2.extensions.POLL_READ:
-            select.select([conn.fileno()], [], [], remaining)
-        elif state == psycopg2.extensions.POLL_WRITE:
-            select.select([], [conn.fileno()], [], remaining)
-        else:
-            raise psycopg2.OperationalError("bad poll state %r" % state)
+# ---------------------------------------------------------------- PostgreSQL (bounded waits)
 
 
 class Database:
-    """A small pool of async connections; a connection that failed once is closed, never reused."""
+    """A small pool of connections; a connection that failed once is closed, never reused.
+
+    libpq bounds connecting (connect_timeout). A query on an open connection has no client-side bound in
+    libpq, so each runs on a worker thread and the request gives up at the deadline; the abandoned
+    connection is closed whenever its query returns.
+    """
 
     def __init__(self, dsn, size):
         self.dsn = dsn
         self.idle = queue.LifoQueue()
         self.slots = threading.BoundedSemaphore(size)
+        self.size = size
 
-    def _connect(self, deadline):
-        conn = psycopg2.connect(self.dsn, async_=1, connect_timeout=max(1, int(TIMEOUT)))
-        try:
-            _wait(conn, deadline)
-        except BaseException:
-            conn.close()
-            raise
+    def _connect(self):
+        # libpq's connect_timeout counts whole seconds, at least 2.
+        conn = psycopg2.connect(self.dsn, connect_timeout=max(2, int(TIMEOUT)), application_name="storefront")
+        conn.autocommit = True
         return conn
 
-    def query(self, operation, sql, params=None):
+    def query(self, sql, params=None):
         deadline = time.monotonic() + TIMEOUT
         if not self.slots.acquire(timeout=TIMEOUT):
-            raise DependencyError("ledger", DB_HOST, operation, TimeoutError("connection pool exhausted"))
+            raise TimeoutError("no database connection free within %.1fs (pool of %d)" % (TIMEOUT, self.size))
         conn = None
         try:
             try:
                 conn = self.idle.get_nowait()
             except queue.Empty:
-                conn = self._connect(deadline)
-            cur = conn.cursor()
-            cur.execute(sql, params)
-            _wait(conn, deadline)
-            rows = cur.fetchall() if cur.description else []
+                conn = self._connect()
+            call = _Query(conn, sql, params)
+            if not call.wait(deadline):
+                conn = None  # the worker closes it once the query returns
+                raise TimeoutError("query to %s got no answer within %.1fs" % (DB_ADDR, TIMEOUT))
+            if call.error is not None:
+                raise call.error
             self.idle.put(conn)
             conn = None
-            return rows
-        except Exception as e:  # noqa: BLE001 - every failure is reported the same way
-            raise DependencyError("ledger", DB_HOST, operation, e) from e
+            return call.rows
         finally:
             if conn is not None:
-                try:
-                    conn.close()
-                except Exception:  # noqa: BLE001
-                    pass
+                _close(conn)
             self.slots.release()
+
+
+class _Query:
+    """One query on a worker thread; whoever comes last (the worker or the give-up) owns the connection."""
+
+    def __init__(self, conn, sql, params):
+        self.conn = conn
+        self.rows = None
+        self.error = None
+        self.lock = threading.Lock()
+        self.finished = False
+        self.abandoned = False
+        self.done = threading.Event()
+        threading.Thread(target=self._run, args=(sql, params), daemon=True).start()
+
+    def _run(self, sql, params):
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(sql, params)
+                self.rows = cur.fetchall() if cur.description else []
+        except Exception as e:  # noqa: BLE001 - handed to the waiting request
+            self.error = e
+        with self.lock:
+            self.finished = True
+            if self.abandoned:
+                _close(self.conn)
+        self.done.set()
+
+    def wait(self, deadline):
+        """True when the query finished in time; False (and the connection abandoned) otherwise."""
+        self.done.wait(max(0.0, deadline - time.monotonic()))
+        with self.lock:
+            if not self.finished:
+                self.abandoned = True
+            return self.finished
+
+
+def _close(conn):
+    try:
+        conn.close()
+    except Exception:  # noqa: BLE001 - already broken
+        pass
 
 
 DB = Database(DATABASE_URL, POOL_SIZE)
@@ -207,40 +231,35 @@ CACHE = redis.Redis(
 )
 
 
-def cache_call(operation, fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except Exception as e:  # noqa: BLE001
-        raise DependencyError("sessions", CACHE_ADDR, operation, e) from e
-
-
 # ---------------------------------------------------------------- handlers
 
 
 def list_products():
     cache_ok = True
     try:
-        cached = cache_call("GET products", CACHE.get, "products:all")
+        cached = CACHE.get("products:all")
         if cached is not None:
             METRICS.cache_result(True)
             return 200, json.loads(cached)
         METRICS.cache_result(False)
-    except DependencyError as e:
+    except redis.RedisError as e:
         # The cache is an optimisation: degrade to the database, but say so.
-        report(e)
+        METRICS.dependency_error("cache", "timeout" if is_timeout(e) else "error")
+        log.warning("cache %s unavailable, reading from the database: %s", CACHE_URL, exception_text(e))
         cache_ok = False
-    rows = DB.query("SELECT products", "SELECT id, sku, name, price_cents, stock FROM products ORDER BY id")
+    rows = DB.query("SELECT id, sku, name, price_cents, stock FROM products ORDER BY id")
     products = [dict(id=r[0], sku=r[1], name=r[2], price_cents=r[3], stock=r[4]) for r in rows]
     if cache_ok:  # a cache that just failed would only add another timeout to this request
         try:
-            cache_call("SET products", CACHE.set, "products:all", json.dumps(products), ex=CACHE_TTL)
-        except DependencyError as e:
-            report(e)
+            CACHE.set("products:all", json.dumps(products), ex=CACHE_TTL)
+        except redis.RedisError as e:
+            METRICS.dependency_error("cache", "timeout" if is_timeout(e) else "error")
+            log.warning("could not refresh the product cache at %s: %s", CACHE_URL, exception_text(e))
     return 200, products
 
 
 def get_cart(customer):
-    items = cache_call("HGETALL cart", CACHE.hgetall, "cart:" + customer)
+    items = CACHE.hgetall("cart:" + customer)
     return 200, {"customer": customer, "items": {k: int(v) for k, v in items.items()}}
 
 
@@ -252,7 +271,7 @@ def add_to_cart(customer, body):
     pipe = CACHE.pipeline()
     pipe.hincrby(key, sku, int(body.get("quantity", 1)))
     pipe.expire(key, 600)
-    cache_call("HINCRBY cart", pipe.execute)
+    pipe.execute()
     return get_cart(customer)
 
 
@@ -261,7 +280,6 @@ def place_order(body):
     sku = str(body.get("sku", ""))
     quantity = int(body.get("quantity", 1))
     rows = DB.query(
-        "INSERT orders",
         "INSERT INTO orders (customer, product_id, quantity) "
         "SELECT %s, id, %s FROM products WHERE sku = %s RETURNING id",
         (customer, quantity, sku),
@@ -273,23 +291,19 @@ def place_order(body):
 
 def readiness():
     checks = {}
-    for name, probe in (
-        ("sessions", lambda: cache_call("PING", CACHE.ping)),
-        ("ledger", lambda: DB.query("SELECT 1", "SELECT 1")),
-    ):
+    for name, probe in (("cache", CACHE.ping), ("database", lambda: DB.query("SELECT 1"))):
         try:
             probe()
             checks[name] = "ok"
-        except DependencyError as e:
-            report(e)
-            checks[name] = e.kind
+        except DEPENDENCY_ERRORS as e:
+            log.warning("readiness: %s check failed: %s", name, exception_text(e))
+            checks[name] = "unavailable"
     ok = all(v == "ok" for v in checks.values())
     return (200 if ok else 503), {"status": "ready" if ok else "degraded", "dependencies": checks}
 
 
-def report(e):
-    METRICS.dependency_error(e.dependency, e.kind)
-    log.error("dependency=%s host=%s op=%r kind=%s error=%s", e.dependency, e.host, e.operation, e.kind, e)
+def dependency_of(e):
+    return "database" if isinstance(e, psycopg2.Error) or "query to" in str(e) else "cache"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -336,24 +350,36 @@ class Handler(BaseHTTPRequestHandler):
         route, action = self._route(method, path)
         if action is None:
             status = 200
-            self._send(status, METRICS.render().encode(), "text/plain; version=0.0.4; charset=utf-8")
+            body = METRICS.render().encode()
+            self._send(status, body, "text/plain; version=0.0.4; charset=utf-8")
         else:
             try:
                 status, payload = action()
-            except DependencyError as e:
-                report(e)
-                status = 504 if e.kind == "timeout" else 503
-                payload = {"error": "%s unavailable" % e.dependency, "kind": e.kind}
+            except DEPENDENCY_ERRORS as e:
+                # What a web framework does with an exception it did not expect: log it with its traceback.
+                log.exception("Exception on %s [%s]", path, method)
+                timeout = is_timeout(e)
+                METRICS.dependency_error(dependency_of(e), "timeout" if timeout else "error")
+                status = 504 if timeout else 503
+                payload = {"error": "Gateway Timeout" if timeout else "Service Unavailable"}
             except (ValueError, TypeError) as e:
                 status, payload = 400, {"error": str(e)}
             except Exception as e:  # noqa: BLE001 - a bug must still answer
-                log.exception("unhandled error on %s %s", method, path)
+                log.exception("Exception on %s [%s]", path, method)
                 status, payload = 500, {"error": type(e).__name__}
-            self._send(status, json.dumps(payload).encode(), "application/json")
-        elapsed = time.monotonic() - started
-        METRICS.observe(method, route, status, elapsed)
-        if route not in ("/health", "/metrics"):
-            log.info("%s %s %d %.0fms peer=%s", method, path, status, elapsed * 1000, self.client_address[0])
+            body = json.dumps(payload).encode()
+            self._send(status, body, "application/json")
+        METRICS.observe(method, route, status, time.monotonic() - started)
+        access_log.info(
+            '%s - - [%s] "%s %s %s" %d %d',
+            self.client_address[0],
+            self.log_date_time_string(),
+            method,
+            self.path,
+            self.request_version,
+            status,
+            len(body),
+        )
 
     def _send(self, status, body, content_type):
         try:
@@ -363,7 +389,7 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
-            log.warning("client went away before the answer was sent")
+            log.warning("client %s went away before the answer was sent", self.client_address[0])
 
 
 class Server(ThreadingHTTPServer):
@@ -375,7 +401,8 @@ def main():
     # As PID 1 the default SIGTERM action is ignored by the kernel; exit promptly on `docker stop`.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     server = Server(("0.0.0.0", LISTEN_PORT), Handler)
-    log.info("listening on :%d (database %s, cache %s, timeout %.1fs)", LISTEN_PORT, DB_HOST, CACHE_ADDR, TIMEOUT)
+    log.info("database %s, cache %s, dependency timeout %.1fs", DB_SAFE_URL, CACHE_URL, TIMEOUT)
+    log.info("listening on http://0.0.0.0:%d", LISTEN_PORT)
     try:
         server.serve_forever()
     except (KeyboardInterrupt, SystemExit):
