@@ -4,11 +4,12 @@
  * the analysis + report at the end, which is written whatever way the run ended.
  */
 import { analyzeRun } from "../analysis/impact.js";
+import type { Threshold } from "../analysis/thresholds.js";
 import type { RunAnalysis } from "../analysis/types.js";
 import type { ServiceProfile } from "../discovery/profile.js";
 import type { ContainerInfo, DockerRuntime } from "../docker/types.js";
 import { createIntegrations } from "../integrations/index.js";
-import { hostProcConnectionCounter } from "../monitor/connections.js";
+import { connectionCounter } from "../monitor/connections.js";
 import type { EnvelopeOptions } from "../monitor/envelope.js";
 import { Monitor } from "../monitor/monitor.js";
 import { MonitorObserver } from "../monitor/observer.js";
@@ -24,6 +25,8 @@ export interface MonitoredRunOptions {
   baselineMs: number;
   recoveryMs: number;
   envelope: EnvelopeOptions;
+  /** Explicit steady-state thresholds for the analysis. */
+  thresholds?: readonly Threshold[];
   /** The run's own abort (SIGINT/SIGTERM): cuts baseline and recovery waits short. */
   signal: AbortSignal;
   progress: (text: string) => void;
@@ -39,7 +42,13 @@ export interface MonitoredRun {
 
 export async function monitoredRun(options: MonitoredRunOptions): Promise<MonitoredRun> {
   const running = options.containers.filter((c) => c.state === "running");
-  const connections = await hostProcConnectionCounter(options.profiles, running);
+  // The host's /proc, else one helper container per reading for the whole stack (as discovery does).
+  const connections = await connectionCounter(
+    options.profiles,
+    running,
+    { runtime: options.runtime },
+    options.signal,
+  );
   const monitor = new Monitor(options.runtime, options.profiles, {
     intervalMs: options.intervalMs,
     envelope: options.envelope,
@@ -61,7 +70,11 @@ export async function monitoredRun(options: MonitoredRunOptions): Promise<Monito
     observers: combineObservers([observer, ...integrations.observers]),
     async finish(record, dir) {
       const data = await observer.data();
-      const analysis = await integrations.enrich(analyzeRun(record, data), record, options.profiles);
+      const analysis = await integrations.enrich(
+        analyzeRun(record, data, { thresholds: options.thresholds }),
+        record,
+        options.profiles,
+      );
       if (analysis.graphAfter) record.graphAfter = analysis.graphAfter;
       const files = await writeReport(dir, record, analysis, options.profiles);
       return { files, analysis };
