@@ -7,10 +7,25 @@
  * baseline by |z| ≥ 3.5 in the harmful direction. Error-log classes are counts: they deviate when the
  * window saw at least 3 such lines at ≥ 3× the baseline rate (+1 smoothed). Availability deviates
  * when the container is not running, unhealthy or restarted while the baseline was fine.
+ *
+ * Explicit thresholds (thresholds.ts) add limits the user stated: a breach is a deviation too.
+ *
+ * A service logging faster than the log counter's per-tick budget has lines that were only counted,
+ * not classified: its error counts are lower bounds. For the rate comparison both the baseline and
+ * the window are extrapolated from the classified share of each tick (so a flood in both does not
+ * look like a change); the reported counts stay what was classified, flagged as lower bounds.
  */
 import { isDown } from "../monitor/envelope.js";
 import { ERROR_CLASSES, type ServiceSample } from "../monitor/types.js";
 import { cliffsDelta, median, robustZ, sum } from "./stats.js";
+import {
+  breaches,
+  formatThresholdValue,
+  MIN_BREACH_TICKS,
+  thresholdCategory,
+  thresholdValues,
+  type Threshold,
+} from "./thresholds.js";
 import type { ErrorClassName, ErrorCount, ServiceImpact, Signal, SignalCategory } from "./types.js";
 
 export const Z_THRESHOLD = 3.5;
@@ -106,6 +121,8 @@ export interface DeviationInput {
   injectT: number;
   revertT: number;
   intervalMs: number;
+  /** Explicit thresholds that apply to this service. */
+  thresholds?: readonly Threshold[];
 }
 
 /** The service's deviation, or undefined when it stayed in steady state. */
@@ -185,13 +202,14 @@ export function serviceDeviation(input: DeviationInput): Omit<ServiceImpact, "su
 
   // Error logs, per class.
   const errors: ErrorCount[] = [];
+  const unclassifiedLines = sum(window.map((s) => s.logs?.dropped ?? 0));
   const baseSeconds = Math.max(1, (baseline.length * input.intervalMs) / 1000);
   const windowSeconds = Math.max(1, (window.length * input.intervalMs) / 1000);
   const faultTicks = window.filter((s) => s.t <= input.revertT).length;
   const faultSeconds = Math.max(1, (faultTicks * input.intervalMs) / 1000);
   for (const cls of ERROR_CLASSES) {
-    const baseCount = sum(baseline.map((s) => s.logs?.byClass[cls] ?? 0));
-    const perTick = window.map((s) => s.logs?.byClass[cls] ?? 0);
+    const baseCount = sum(baseline.map((s) => estimatedClassCount(s, cls)));
+    const perTick = window.map((s) => estimatedClassCount(s, cls));
     const count = sum(perTick);
     const faultCount = sum(perTick.slice(0, faultTicks));
     // Errors caused by a fault crowd into the fault itself; averaging them over the recovery watch
@@ -202,6 +220,7 @@ export function serviceDeviation(input: DeviationInput): Omit<ServiceImpact, "su
     const baseMean = baseline.length ? baseCount / baseline.length : 0;
     perTick.forEach((c, i) => (tickDeviates[i] ||= c >= 1 && c > 3 * baseMean));
     const first = perTick.findIndex((c) => c >= 1 && c > 3 * baseMean);
+    const estimated = unclassifiedLines > 0 ? ` (estimated: ${unclassifiedLines} lines not classified)` : "";
     signals.push({
       metric: `logs.${cls}`,
       category: "error",
@@ -209,9 +228,37 @@ export function serviceDeviation(input: DeviationInput): Omit<ServiceImpact, "su
       observed: round(count / windowSeconds),
       ratio: round(ratio),
       firstAtMs: rel(window[Math.max(0, first)]!.t),
-      text: `${cls} log lines ${round(baseCount / baseSeconds)}/s -> ${round(count / windowSeconds)}/s (${round(ratio)}×)`,
+      text: `${cls} log lines ${round(baseCount / baseSeconds)}/s -> ${round(count / windowSeconds)}/s (${round(ratio)}×)${estimated}`,
     });
-    errors.push(...errorCounts(window, cls));
+    errors.push(
+      ...errorCounts(window, cls).map((e) => (unclassifiedLines > 0 ? { ...e, lowerBound: true } : e)),
+    );
+  }
+
+  // Explicit thresholds.
+  for (const threshold of input.thresholds ?? []) {
+    const tickSeconds = input.intervalMs / 1000;
+    const seen = thresholdValues(threshold, window, tickSeconds);
+    const out = seen.map((v) => breaches(threshold, v));
+    const n = out.filter(Boolean).length;
+    if (n === 0 || n < Math.min(MIN_BREACH_TICKS, window.length)) continue;
+    out.forEach((o, i) => (tickDeviates[i] ||= o));
+    const worst = Math.max(...seen.filter((v, i): v is number => out[i]! && v !== undefined));
+    const base = thresholdValues(threshold, baseline, tickSeconds).filter(
+      (v): v is number => v !== undefined && Number.isFinite(v),
+    );
+    const baseBreached =
+      base.length > 0 && base.filter((v) => breaches(threshold, v)).length * 2 >= base.length;
+    signals.push({
+      metric: `threshold:${threshold.text}`,
+      category: thresholdCategory(threshold),
+      baseline: base.length ? round(median(base)) : 0,
+      observed: round(worst),
+      firstAtMs: rel(window[out.indexOf(true)]!.t),
+      text: `breached threshold ${threshold.text}: ${formatThresholdValue(threshold, worst)} on ${n} of ${window.length} ticks${
+        baseBreached ? " (already outside it before the fault)" : ""
+      }`,
+    });
   }
 
   if (signals.length === 0) return undefined;
@@ -233,7 +280,16 @@ export function serviceDeviation(input: DeviationInput): Omit<ServiceImpact, "su
     down,
     unhealthy,
     restarted,
+    ...(unclassifiedLines > 0 ? { unclassifiedLines } : {}),
   };
+}
+
+/** One tick's lines of one class, extrapolated over the lines the counter had no budget to classify. */
+function estimatedClassCount(s: ServiceSample, cls: ErrorClassName): number {
+  const n = s.logs?.byClass[cls] ?? 0;
+  if (!s.logs || n === 0 || s.logs.dropped <= 0) return n;
+  const classified = s.logs.lines - s.logs.dropped;
+  return classified > 0 ? (n * s.logs.lines) / classified : n;
 }
 
 /** Error counts by (class, peer) over a window; lines without a peer are counted without one. */

@@ -11,6 +11,7 @@ import type { MonitorData, ServiceSample } from "../monitor/types.js";
 import type { FaultStep, RunRecord } from "../run/record.js";
 import { CONTINUOUS_METRICS, serviceDeviation } from "./deviation.js";
 import { SEVERITY_RULE, severityOf } from "./severity.js";
+import { thresholdsFor, type Threshold } from "./thresholds.js";
 import type {
   ChartSeries,
   EdgeRef,
@@ -29,6 +30,8 @@ export interface AnalyzeOptions {
   minBaselineSamples?: number;
   /** Services charted per fault (target first, then the impacted). */
   maxChartedServices?: number;
+  /** Explicit steady-state limits on top of the learned ones (parseThresholds). */
+  thresholds?: readonly Threshold[];
   now?: () => Date;
 }
 
@@ -47,6 +50,7 @@ export function analyzeRun(record: RunRecord, data: MonitorData, options: Analyz
     generatedAt: (options.now?.() ?? new Date()).toISOString(),
     intervalMs: data.intervalMs,
     severityRule: SEVERITY_RULE,
+    ...(options.thresholds?.length ? { thresholds: options.thresholds.map((t) => t.text) } : {}),
     steps,
     hiddenEdges,
     ...(base ? { graphAfter: withEdges(base, hiddenEdges) } : {}),
@@ -112,6 +116,15 @@ class RunContext {
     const during = marks.find((m) => m.phase === "during");
     if (!during)
       return { ...empty, note: "no monitoring data for this fault (never injected or not monitored)" };
+    // The memory bound drops the oldest samples: judging a fault on what is left of its window would
+    // report "no impact" for what was simply forgotten.
+    const dropped = this.data.droppedThroughT;
+    const firstMarkT = Math.min(...marks.map((m) => m.t));
+    if (dropped !== undefined && firstMarkT <= dropped)
+      return {
+        ...empty,
+        note: "not analysed: the monitor's memory bound (maxSamples) dropped samples of this fault's window; raise it, or run fewer or shorter faults per run",
+      };
     const after = marks.find((m) => m.phase === "after");
     const stepSamples = this.data.samples.filter((s) => s.stepId === step.faultId);
     const lastT = Math.max(during.t, ...stepSamples.map((s) => s.t));
@@ -119,9 +132,12 @@ class RunContext {
     const windowSeconds = Math.max(1, (lastT - during.t + this.data.intervalMs) / 1000);
 
     const impacts = new Map<string, ServiceImpact>();
+    const unclassifiedLines: { service: string; lines: number }[] = [];
     for (const service of this.data.services) {
       const all = this.byService.get(service) ?? [];
       const window = all.filter((s) => s.stepId === step.faultId && s.phase !== "baseline");
+      const lines = window.reduce((n, s) => n + (s.logs?.dropped ?? 0), 0);
+      if (lines > 0) unclassifiedLines.push({ service, lines });
       let baseline = all.filter((s) => s.stepId === step.faultId && s.phase === "baseline");
       if (baseline.length < (this.options.minBaselineSamples ?? 3))
         baseline = all.filter((s) => s.phase === "baseline");
@@ -132,6 +148,7 @@ class RunContext {
         injectT: during.t,
         revertT,
         intervalMs: this.data.intervalMs,
+        thresholds: thresholdsFor(this.options.thresholds ?? [], service),
       });
       if (!dev) continue;
       const summary = [
@@ -179,11 +196,13 @@ class RunContext {
       ...(targetImpact ? targetImpact.summary.slice(0, 3) : [`${step.target}: no visible deviation`]),
       ...impacted.flatMap((i) => i.summary.slice(0, 4)),
       ...hiddenEdges.map((e) => `hidden dependency: ${e.from} -> ${e.to} (${e.detail})`),
+      ...unclassifiedLines.map((u) => lowerBoundText(u.service, u.lines)),
     ];
     return {
       ...base,
       analyzed: true,
       ...(recoveryObserved ? {} : { note: "the run was aborted before recovery could be watched" }),
+      ...(unclassifiedLines.length ? { unclassifiedLines } : {}),
       severity,
       severityReason: reason,
       ...(targetImpact ? { targetImpact } : {}),
@@ -277,6 +296,11 @@ class RunContext {
     }
     return out;
   }
+}
+
+/** The warning a report shows for a service whose logs outran the classifier. */
+export function lowerBoundText(service: string, lines: number): string {
+  return `${service}: error counts are lower bounds: ${lines} lines not classified (log flood beyond the per-tick budget)`;
 }
 
 function downsample(points: [number, number][], max: number): [number, number][] {

@@ -31,7 +31,10 @@ export interface ErrorCount {
   class: ErrorClassName;
   /** Service id (or host as written) the errors mention. */
   peer?: string;
+  /** Lines of this class that were classified. */
   count: number;
+  /** True when the service wrote lines the log counter could not classify: `count` is a lower bound. */
+  lowerBound?: boolean;
 }
 
 export interface ServiceImpact {
@@ -45,6 +48,8 @@ export interface ServiceImpact {
   down: boolean;
   unhealthy: boolean;
   restarted: boolean;
+  /** Log lines in the window that were counted but not classified (flood): error counts are lower bounds. */
+  unclassifiedLines?: number;
   /** Plain words, e.g. "storefront: timeouts on HTTP calls to sessions (37 in 20 s)". */
   summary: string[];
 }
@@ -78,9 +83,18 @@ export interface StepAnalysis {
   outcome: string;
   injectedAt?: string;
   revertedAt?: string;
-  /** False when there was nothing to compare (injection failed, no samples). */
+  /**
+   * False when there was nothing to compare (injection failed, no samples) or when the monitor's
+   * memory bound dropped samples of this fault's window: `note` says why, severity is then "none"
+   * only because nothing could be judged.
+   */
   analyzed: boolean;
   note?: string;
+  /**
+   * Services that wrote log lines faster than the monitor could classify during this fault: their
+   * error counts are lower bounds ("error counts are lower bounds: N lines not classified").
+   */
+  unclassifiedLines?: { service: string; lines: number }[];
   severity: Severity;
   /** Which clause of the severity rule applied. */
   severityReason: string;
@@ -113,6 +127,8 @@ export interface RunAnalysis {
   intervalMs: number;
   /** The severity rule, in words (also shown in reports). */
   severityRule: string[];
+  /** Explicit steady-state thresholds the run was given (as written, normalised), if any. */
+  thresholds?: string[];
   steps: StepAnalysis[];
   /** Edges found by impact across all steps (evidence source "impact"). */
   hiddenEdges: GraphEdge[];

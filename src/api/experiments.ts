@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { analyzeRun } from "../analysis/impact.js";
+import { checkThresholdServices, type Threshold } from "../analysis/thresholds.js";
 import type { RunAnalysis } from "../analysis/types.js";
 import type { ServiceProfile } from "../discovery/profile.js";
 import type { DependencyGraph } from "../graph/types.js";
@@ -34,6 +35,8 @@ export interface ExperimentRequest {
   durationMs?: number;
   recoveryWaitMs?: number;
   options?: Record<string, Record<string, unknown>>;
+  /** Explicit steady-state thresholds (parsed); services they name must be in scope. */
+  thresholds?: Threshold[];
 }
 
 export type ExperimentStatus = "running" | "completed" | "aborted" | "failed" | "error";
@@ -61,6 +64,7 @@ interface Experiment {
   finished: Promise<void>;
   files?: ReportFiles;
   error?: string;
+  thresholds: Threshold[];
 }
 
 export interface ExperimentDeps {
@@ -114,6 +118,11 @@ export class ExperimentManager {
     }
     const options = Object.fromEntries(kinds.map((k) => [k, optionsForKind(k, request.options)]));
     const discovery = await deps.discovery.current();
+    const thresholds = request.thresholds ?? [];
+    checkThresholdServices(
+      thresholds,
+      discovery.profiles.map((p) => p.id),
+    );
     const plan = planExperiment({
       containers: await deps.resolver.containers(),
       graph: discovery.graph,
@@ -150,6 +159,7 @@ export class ExperimentManager {
       done: 0,
       controller: new AbortController(),
       finished: Promise.resolve(),
+      thresholds,
     };
     this.experiments.set(id, experiment);
     this.running = experiment;
@@ -248,7 +258,7 @@ export class ExperimentManager {
       experiment.record = record;
       final = record.status === "running" ? "completed" : record.status;
       deps.metrics.experimentEnded({ status: final });
-      let analysis = analyzeRun(record, await monitor.data());
+      let analysis = analyzeRun(record, await monitor.data(), { thresholds: experiment.thresholds });
       if (deps.enrich) {
         analysis = await deps.enrich(analysis, record, profiles).catch((e: unknown) => {
           log.warn({ err: e }, "could not add external evidence to the analysis");

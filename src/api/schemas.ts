@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { InvalidInputError } from "../errors.js";
+import { parseThreshold } from "../analysis/thresholds.js";
 import { parseDuration } from "../util/duration.js";
 
 /** "30s", "500ms", "2m", or a number of milliseconds. */
@@ -29,6 +30,16 @@ export const experimentBody = z.strictObject({
   recoveryWait: duration.optional(),
   /** Options per kind, e.g. {"latency":{"latency":"200ms"}}. */
   options: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+  /** Explicit steady-state thresholds, e.g. ["latency_p95_ms<500", "web:error_rate<0.5/s"]. */
+  thresholds: z
+    .array(
+      z
+        .string()
+        .max(256)
+        .transform((t) => parseThreshold(t)),
+    )
+    .max(100)
+    .optional(),
 });
 export type ExperimentBody = z.output<typeof experimentBody>;
 

@@ -235,6 +235,7 @@ export class ChaosService implements ApiService {
       durationMs: body.duration,
       recoveryWaitMs: body.recoveryWait,
       options,
+      ...(body.thresholds ? { thresholds: body.thresholds } : {}),
     });
   }
 

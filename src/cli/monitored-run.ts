@@ -5,7 +5,6 @@
  */
 import { analyzeRun } from "../analysis/impact.js";
 import type { Threshold } from "../analysis/thresholds.js";
-import type { Threshold } from "../analysis/thresholds.js";
 import type { RunAnalysis } from "../analysis/types.js";
 import type { ServiceProfile } from "../discovery/profile.js";
 import type { ContainerInfo, DockerRuntime } from "../docker/types.js";

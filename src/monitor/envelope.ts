@@ -2,7 +2,7 @@
  * The safety envelope: conditions under which a run must stop injecting and revert. Pure: it is fed
  * one tick of samples at a time and answers with a reason once a condition has held long enough.
  */
-import type { ServiceSample } from "./types.js";
+import type { LogSummary, ServiceSample } from "./types.js";
 
 export interface EnvelopeOptions {
   /** Abort when every monitored service has been down or unhealthy for this long (ms). Default 15 s. */
@@ -15,6 +15,16 @@ export interface EnvelopeOptions {
   maxProbeFailureRatio?: number;
   /** …for this long (ms). Default 10 s. */
   probeFailureForMs?: number;
+}
+
+/**
+ * Error lines in one tick, extrapolated when the log counter had no budget to classify every line (a
+ * flood): the classified share is taken as representative of the rest. Without drops: the count.
+ */
+export function estimatedErrorLines(logs: Pick<LogSummary, "lines" | "errors" | "dropped">): number {
+  const classified = logs.lines - logs.dropped;
+  if (logs.dropped <= 0 || classified <= 0) return logs.errors;
+  return (logs.errors * logs.lines) / classified;
 }
 
 /** A service counts as down when not running, unhealthy, or none of its probes succeeded. */
@@ -47,13 +57,18 @@ export class SafetyEnvelope {
     };
     held("all-down", allDown, o.allDownForMs ?? 15_000, `all ${tick.length} services down or unhealthy`);
     if (o.maxErrorsPerSecond !== undefined) {
-      const errors = tick.reduce((a, s) => a + (s.logs?.errors ?? 0), 0);
+      // A flood's unclassified lines are estimated, not ignored: a safety limit must not be blinded by
+      // the very flood it should stop.
+      const errors = tick.reduce((a, s) => a + (s.logs ? estimatedErrorLines(s.logs) : 0), 0);
+      const unclassified = tick.reduce((a, s) => a + (s.logs?.dropped ?? 0), 0);
       const rate = errors / Math.max(tickSeconds, 0.001);
       held(
         "error-rate",
         rate > o.maxErrorsPerSecond,
         o.errorRateForMs ?? 10_000,
-        `error logs above ${o.maxErrorsPerSecond}/s (now ${rate.toFixed(1)}/s)`,
+        `error logs above ${o.maxErrorsPerSecond}/s (now ${rate.toFixed(1)}/s${
+          unclassified > 0 ? `, estimated: ${unclassified} lines not classified` : ""
+        })`,
       );
     }
     if (o.maxProbeFailureRatio !== undefined) {

@@ -25,6 +25,8 @@ import type { MonitorData, Phase, PhaseMark, ServiceSample } from "./types.js";
 
 export type MonitorRuntime = ContainerReader & LogReader & StatsReader;
 
+const DEFAULT_MAX_SAMPLES = 50_000;
+
 export interface MonitorOptions {
   /** Sampling interval (ms). Default 1000. */
   intervalMs?: number;
@@ -39,7 +41,10 @@ export interface MonitorOptions {
   envelope?: EnvelopeOptions;
   /** Called once when the safety envelope trips. */
   onAbort?: (reason: string) => void;
-  /** Samples kept in memory; the oldest are dropped beyond this (with a note). Default 50 000. */
+  /**
+   * Samples kept in memory; the oldest are dropped beyond this (with a note, and `droppedThroughT` so
+   * analysis marks the faults whose window lost samples as not analysed). Default 50 000.
+   */
   maxSamples?: number;
   logs?: LogCounterOptions;
   /**
@@ -83,6 +88,8 @@ export class Monitor {
   private phase: Phase = "baseline";
   private stepId: string | undefined;
   private droppedSamples = 0;
+  /** Monotonic t of the newest dropped sample. */
+  private droppedThroughT?: number;
   private idleSince = 0;
   /** The last claimed baseline stretch: a tick that started in it but ended after the claim joins it. */
   private lastClaim?: { stepId: string; from: number; to: number };
@@ -170,7 +177,10 @@ export class Monitor {
 
   data(): MonitorData {
     const notes = [...this.notes];
-    if (this.droppedSamples) notes.push(`${this.droppedSamples} oldest samples dropped (memory bound)`);
+    if (this.droppedSamples)
+      notes.push(
+        `${this.droppedSamples} oldest samples dropped (memory bound of ${this.options.maxSamples ?? DEFAULT_MAX_SAMPLES} samples): faults whose window lost samples are not analysed`,
+      );
     return {
       intervalMs: this.intervalMs,
       services: this.watched.map((w) => w.profile.id),
@@ -178,6 +188,7 @@ export class Monitor {
       marks: [...this.marks],
       examples: this.watched.flatMap((w) => [...w.counter.exampleLines()]),
       notes,
+      ...(this.droppedThroughT !== undefined ? { droppedThroughT: this.droppedThroughT } : {}),
     };
   }
 
@@ -214,11 +225,10 @@ export class Monitor {
         s.stepId = claim.stepId;
       this.collected.push(s);
     }
-    const max = this.options.maxSamples ?? 50_000;
-    if (this.collected.length > max) {
-      const extra = this.collected.length - max;
-      this.collected.splice(0, extra);
-      this.droppedSamples += extra;
+    const evicted = evictOldest(this.collected, this.options.maxSamples ?? DEFAULT_MAX_SAMPLES);
+    if (evicted.dropped) {
+      this.droppedSamples += evicted.dropped;
+      this.droppedThroughT = Math.max(this.droppedThroughT ?? evicted.throughT, evicted.throughT);
     }
     const reason = this.envelope.check(tick, t, Math.max(tickSeconds, 0.001));
     if (reason && !this.abortController.signal.aborted) {
@@ -332,6 +342,18 @@ export class Monitor {
       });
     this.follows.add(p);
   }
+}
+
+/**
+ * Drops the oldest samples beyond `max` (in place). Returns how many went and the newest t among
+ * them: every sample at or before `throughT` is gone, which analysis needs to know.
+ */
+export function evictOldest(samples: ServiceSample[], max: number): { dropped: number; throughT: number } {
+  const extra = samples.length - Math.max(0, max);
+  if (extra <= 0) return { dropped: 0, throughT: -Infinity };
+  let throughT = -Infinity;
+  for (const gone of samples.splice(0, extra)) throughT = Math.max(throughT, gone.t);
+  return { dropped: extra, throughT };
 }
 
 function round(n: number, digits: number): number {

@@ -100,4 +100,9 @@ export interface MonitorData {
   marks: PhaseMark[];
   examples: LogExample[];
   notes: string[];
+  /**
+   * Set when the memory bound dropped the oldest samples: every sample with t at or before this was
+   * dropped, so a fault whose window starts there cannot be analysed.
+   */
+  droppedThroughT?: number;
 }

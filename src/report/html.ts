@@ -4,7 +4,7 @@
  */
 import type { RunAnalysis, StepAnalysis } from "../analysis/types.js";
 import { renderMermaid } from "../graph/render-mermaid.js";
-import type { ReportData } from "./data.js";
+import type { ReportSource } from "./data.js";
 import { escapeHtml as h } from "./escape.js";
 import { impactStyle, SEVERITY_FILL } from "./impact-style.js";
 import { lineChart } from "./svg-chart.js";
@@ -19,9 +19,9 @@ th{background:#f8fafc}.sev{display:inline-block;padding:1px 8px;border-radius:8p
 .maps{display:grid;grid-template-columns:1fr 1fr;gap:12px}.map{border:1px solid #e2e8f0;padding:8px;overflow:auto}
 pre.log{background:#0f172a;color:#e2e8f0;padding:6px;white-space:pre-wrap;word-break:break-all;font-size:12px;margin:2px 0}
 .charts{display:flex;flex-wrap:wrap;gap:8px}.muted{color:#64748b}.legend span{display:inline-block;margin-right:12px}
-ul.tight{margin:4px 0;padding-left:20px}`;
+ul.tight{margin:4px 0;padding-left:20px}.warn{background:#fef9c3;border-left:4px solid #ca8a04;padding:4px 8px}`;
 
-export function renderHtml(data: ReportData, mermaidBundle: string): string {
+export function renderHtml(data: ReportSource, mermaidBundle: string): string {
   const { record, analysis } = data;
   const before = record.graphBefore;
   const after = analysis.graphAfter ?? record.graphAfter;
@@ -85,7 +85,7 @@ function inlineScript(code: string): string {
   return code.replace(/<\/script/gi, "<\\/script").replace(/<!--/g, "<\\!--");
 }
 
-function summarySection({ record, analysis }: ReportData): string {
+function summarySection({ record, analysis }: ReportSource): string {
   const counts = { critical: 0, major: 0, minor: 0, none: 0 };
   for (const s of analysis.steps) if (s.analyzed) counts[s.severity]++;
   const duration =
@@ -107,7 +107,13 @@ function summarySection({ record, analysis }: ReportData): string {
     ],
     ["Services", String(record.graphBefore?.nodes.length ?? "—")],
     ["Hidden dependencies found", String(analysis.hiddenEdges.length)],
+    [
+      "Steady state",
+      `learned from the baseline${analysis.thresholds?.length ? `; explicit thresholds: ${analysis.thresholds.join(", ")}` : ""}`,
+    ],
   ];
+  const unanalysed = analysis.steps.filter((s) => !s.analyzed).length;
+  if (unanalysed) rows.push(["Not analysed", `${unanalysed} fault(s): see each fault's note`]);
   return `<h2>Summary</h2><table>${rows.map(([k, v]) => `<tr><th>${h(k)}</th><td>${h(v)}</td></tr>`).join("")}</table>`;
 }
 
@@ -119,6 +125,7 @@ function mapBlock(id: string, title: string, mermaid: string | undefined): strin
 }
 
 function sev(s: StepAnalysis): string {
+  if (!s.analyzed) return `<span class="sev" style="background:#e2e8f0">not analysed</span>`;
   return `<span class="sev" style="background:${SEVERITY_FILL[s.severity]}">${h(s.severity)}</span>`;
 }
 
@@ -129,9 +136,11 @@ function ms(v: number | null | undefined): string {
 function faultsTable(analysis: RunAnalysis): string {
   const rows = analysis.steps.map(
     (s) =>
-      `<tr><td><a href="#step-${h(s.faultId)}">${h(s.target)}</a></td><td>${h(s.kind)}</td><td>${sev(s)}<div class="muted">${h(s.severityReason)}</div></td><td>${h(
+      `<tr><td><a href="#step-${h(s.faultId)}">${h(s.target)}</a></td><td>${h(s.kind)}</td><td>${sev(s)}<div class="muted">${h(
+        s.analyzed ? s.severityReason : (s.note ?? s.severityReason),
+      )}</div></td><td>${h(
         s.impacted.map((i) => `${i.service} (${i.via})`).join(", ") || "—",
-      )}</td><td>${h(s.expected.join(", ") || "—")}</td><td>${h(ms(s.recoveredAfterMs))}</td><td>${h(s.outcome)}</td></tr>`,
+      )}</td><td>${h(s.expected.join(", ") || "—")}</td><td>${h(s.analyzed ? ms(s.recoveredAfterMs) : "—")}</td><td>${h(s.outcome)}</td></tr>`,
   );
   return `<table><tr><th>Target</th><th>Fault</th><th>Severity</th><th>Impacted (via)</th><th>Expected (blast radius)</th><th>Recovered after</th><th>Outcome</th></tr>${rows.join("")}</table>`;
 }
@@ -142,17 +151,24 @@ function stepSection(s: StepAnalysis, analysis: RunAnalysis): string {
     `<p>${h(s.description)}<br><span class="muted">injected ${h(s.injectedAt ?? "—")} · reverted ${h(s.revertedAt ?? "—")} · outcome ${h(s.outcome)}</span></p>`,
   ];
   if (!s.analyzed) {
-    parts.push(`<p class="muted">${h(s.note ?? "not analysed")}</p>`);
+    parts.push(`<p class="warn not-analysed">${h(s.note ?? "not analysed")}</p>`);
     return parts.join("\n");
   }
-  if (s.summary.length)
-    parts.push(`<ul class="tight">${s.summary.map((l) => `<li>${h(l)}</li>`).join("")}</ul>`);
+  if (s.note) parts.push(`<p class="muted">${h(s.note)}</p>`);
+  for (const u of s.unclassifiedLines ?? [])
+    parts.push(
+      `<p class="warn lower-bound">${h(u.service)}: error counts are lower bounds: ${h(u.lines)} lines not classified (logs faster than the per-tick budget)</p>`,
+    );
+  const summary = s.summary.filter((l) => !l.includes("error counts are lower bounds"));
+  if (summary.length) parts.push(`<ul class="tight">${summary.map((l) => `<li>${h(l)}</li>`).join("")}</ul>`);
   const rows = [...(s.targetImpact ? [{ ...s.targetImpact, via: "target" }] : []), ...s.impacted].map(
     (i) =>
       `<tr><td>${h(i.service)}</td><td>${h(i.via)}</td><td><ul class="tight">${i.signals
         .map((g) => `<li>${h(g.text)}</li>`)
         .join("")}</ul></td><td>${h(
-        i.errors.map((e) => `${e.class}${e.peer ? ` → ${e.peer}` : ""}: ${e.count}`).join(", ") || "—",
+        i.errors
+          .map((e) => `${e.class}${e.peer ? ` → ${e.peer}` : ""}: ${e.lowerBound ? "≥ " : ""}${e.count}`)
+          .join(", ") || "—",
       )}</td><td>${h(formatDuration(Math.max(0, i.firstDeviationMs)))}</td><td>${h(ms(i.recoveredAfterMs))}</td></tr>`,
   );
   if (rows.length)

@@ -1,27 +1,35 @@
 /** report.md: the run's summary in Markdown (for PRs, chat, terminals). */
 import { formatDuration } from "../util/duration.js";
-import type { ReportData } from "./data.js";
+import type { ReportSource } from "./data.js";
 import { escapeMarkdown as m } from "./escape.js";
 
-export function renderMarkdown({ record, analysis }: ReportData): string {
+export function renderMarkdown({ record, analysis }: ReportSource): string {
   const lines = [
     `# faultline report: ${m(record.project ?? record.runId)}`,
     "",
     `- run: ${m(record.runId)} · status: **${m(record.status)}**${record.abortReason ? ` (${m(record.abortReason)})` : ""}${record.dryRun ? " · dry run" : ""}`,
     `- started: ${m(record.startedAt)}${record.endedAt ? ` · ended: ${m(record.endedAt)}` : ""}`,
     `- faults: ${record.steps.length} · hidden dependencies found: ${analysis.hiddenEdges.length}`,
+    `- steady state: learned from the baseline${
+      analysis.thresholds?.length ? `; explicit thresholds: ${m(analysis.thresholds.join(", "))}` : ""
+    }`,
     "",
     "| Target | Fault | Severity | Impacted (via) | Expected | Recovered after |",
     "| --- | --- | --- | --- | --- | --- |",
     ...analysis.steps.map(
       (s) =>
-        `| ${m(s.target)} | ${m(s.kind)} | **${s.severity}** — ${m(s.severityReason)} | ${m(
+        `| ${m(s.target)} | ${m(s.kind)} | ${
+          s.analyzed
+            ? `**${s.severity}** — ${m(s.severityReason)}`
+            : `**not analysed** — ${m(s.note ?? s.severityReason)}`
+        } | ${m(
           s.impacted.map((i) => `${i.service} (${i.via})`).join(", ") || "—",
-        )} | ${m(s.expected.join(", ") || "—")} | ${s.recoveredAfterMs === null ? "not recovered" : formatDuration(s.recoveredAfterMs)} |`,
+        )} | ${m(s.expected.join(", ") || "—")} | ${!s.analyzed ? "—" : s.recoveredAfterMs === null ? "not recovered" : formatDuration(s.recoveredAfterMs)} |`,
     ),
     "",
   ];
   for (const s of analysis.steps) {
+    // Lower-bound warnings are part of the summary lines.
     if (!s.analyzed || !s.summary.length) continue;
     lines.push(
       `## ${m(s.kind)} on ${m(s.target)} (${s.severity})`,

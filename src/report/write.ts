@@ -7,6 +7,7 @@ import type { ServiceProfile } from "../discovery/profile.js";
 import { InvalidInputError } from "../errors.js";
 import type { RunRecord } from "../run/record.js";
 import type { ReportData } from "./data.js";
+import { faultReports } from "./faults.js";
 import { renderHtml } from "./html.js";
 import { renderMarkdown } from "./markdown.js";
 
@@ -39,6 +40,7 @@ export async function writeReport(
 ): Promise<ReportFiles> {
   const data: ReportData = {
     format: "faultline-report/1",
+    faults: faultReports(analysis.steps),
     record,
     analysis,
     ...(profiles ? { profiles } : {}),
@@ -46,7 +48,19 @@ export async function writeReport(
   return writeReportData(dir, data);
 }
 
-export async function writeReportData(dir: string, data: ReportData): Promise<ReportFiles> {
+/** Writes the three files; `faults` is always derived afresh from the analysis (older reports gain it). */
+export async function writeReportData(
+  dir: string,
+  input: Omit<ReportData, "faults"> & { faults?: unknown },
+): Promise<ReportFiles> {
+  const { format, record, analysis, profiles } = input;
+  const data: ReportData = {
+    format,
+    faults: faultReports(analysis.steps),
+    record,
+    analysis,
+    ...(profiles ? { profiles } : {}),
+  };
   await mkdir(dir, { recursive: true });
   const files = {
     html: path.join(dir, "report.html"),
@@ -83,5 +97,6 @@ export async function loadReport(from: string): Promise<ReportData> {
   if (d?.format !== "faultline-report/1" || !d.record || !d.analysis || !Array.isArray(d.analysis.steps)) {
     throw new InvalidInputError(`${file} is not a faultline report`, 'expected format "faultline-report/1"');
   }
-  return d as ReportData;
+  // Reports written before `faults` existed are still valid: it is derived from the analysis.
+  return { ...d, faults: faultReports(d.analysis.steps) } as ReportData;
 }

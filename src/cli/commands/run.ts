@@ -14,6 +14,7 @@ import { defaultRegistry } from "../../faults/registry.js";
 import { buildGraph } from "../../graph/build.js";
 import { TEST_ORDERS, orderForTesting } from "../../graph/order.js";
 import type { DependencyGraph } from "../../graph/types.js";
+import { checkThresholdServices, parseThresholds, type Threshold } from "../../analysis/thresholds.js";
 import type { EnvelopeOptions } from "../../monitor/envelope.js";
 import { combineObservers } from "../../run/observer.js";
 import { dryRunRuntime } from "../../run/dry-run.js";
@@ -57,6 +58,8 @@ export interface RunOptions extends ScopeOptions {
   maxErrorRate?: string;
   maxProbeFailures?: string;
   envelopeFor: string;
+  /** Explicit steady-state thresholds, "[service:]metric<value" (repeatable). */
+  threshold?: string[];
   maxBlastRadius?: string;
   order: string;
   graph?: string;
@@ -94,6 +97,13 @@ export function runCommand(): Command {
     .option("--max-error-rate <lines/s>", "with --out: abort when error log lines (all services) exceed this")
     .option("--max-probe-failures <ratio>", "with --out: abort when this share (0..1) of HTTP probes fail")
     .option("--envelope-for <duration>", "how long a --max-* limit must be exceeded to abort", "10s")
+    .option(
+      "--threshold <limit>",
+      "with --out: an explicit steady-state limit on top of the learned one, e.g. latency_p95_ms<500, " +
+        "web:error_rate<0.5/s, http_status_5xx_ratio<0.05 (repeatable; see docs/report.md)",
+      collect,
+      [],
+    )
     .option("--max-blast-radius <n>", "skip services whose failure reaches more than n others")
     .option("--order <order>", `test order: ${TEST_ORDERS.join(", ")}`, "leaves-first")
     .option("--graph <file>", "use this graph (from `faultline graph --format json`) instead of discovering")
@@ -176,6 +186,11 @@ async function run(options: RunOptions): Promise<void> {
 
   // The monitor needs every service's profile, so a monitored run discovers even with --graph.
   const profiles = monitoring ? await discoverInScope(options, "run") : undefined;
+  if (monitoring?.thresholds && profiles)
+    checkThresholdServices(
+      monitoring.thresholds,
+      profiles.map((p) => p.id),
+    );
   const graph = await loadGraph(options, order, profiles);
   const real = await openRuntime();
   const containers = await real.list({ ...scope.selector, all: true });
@@ -227,6 +242,7 @@ async function run(options: RunOptions): Promise<void> {
         baselineMs: monitoring.baselineMs,
         recoveryMs,
         envelope: monitoring.envelope,
+        thresholds: monitoring.thresholds,
         signal: guard.signal,
         progress,
       });
@@ -291,16 +307,31 @@ export interface MonitoringOptions {
   baselineMs: number;
   intervalMs: number;
   envelope: EnvelopeOptions;
+  /** Explicit steady-state thresholds (absent when none were given). */
+  thresholds?: Threshold[];
 }
 
 /** The monitor's settings, or undefined when no report was asked for (no --out: no monitoring). */
 export function monitoringOptions(
   options: Pick<
     RunOptions,
-    "out" | "baseline" | "interval" | "abortWhenDown" | "maxErrorRate" | "maxProbeFailures" | "envelopeFor"
+    | "out"
+    | "baseline"
+    | "interval"
+    | "abortWhenDown"
+    | "maxErrorRate"
+    | "maxProbeFailures"
+    | "envelopeFor"
+    | "threshold"
   >,
 ): MonitoringOptions | undefined {
+  const thresholds = parseThresholds(options.threshold ?? []);
   if (options.out === undefined) {
+    if (thresholds.length)
+      throw new InvalidInputError(
+        "--threshold needs --out",
+        "thresholds judge the monitored steady state, which runs with --out DIR",
+      );
     const needsOut = (["maxErrorRate", "maxProbeFailures"] as const).find((k) => options[k] !== undefined);
     if (needsOut)
       throw new InvalidInputError(
@@ -336,6 +367,7 @@ export function monitoringOptions(
     baselineMs: parseDuration(options.baseline, "--baseline"),
     intervalMs,
     envelope,
+    ...(thresholds.length ? { thresholds } : {}),
   };
 }
 
