@@ -3,19 +3,24 @@
 
   fl-agent run SPEC_JSON      apply the rules, print FAULTLINE-READY, wait for the deadline or SIGTERM,
                               revert the rules, print FAULTLINE-REVERTED
-  fl-agent cleanup SPEC_JSON  best-effort revert of a fault whose agent died (revert commands + sweep by id)
+  fl-agent cleanup SPEC_JSON  best-effort revert of a fault whose agent died (revert commands + sweep by
+                              the fault's marks)
+  fl-agent sweep MARKS_JSON   removes everything carrying faultline's marks (no journal needed)
   fl-agent show               rules in this namespace (iptables both backends, tc, links), for verification
   fl-agent caps               which kernel features work here (netem, tbf, htb, ifb, iptables matches)
 
-SPEC_JSON: {"faultId", "deadlineMs", "apply": [[argv...]], "revert": [[argv...]], "proxy"?: {...},
+SPEC_JSON: {"faultId", "deadlineMs", "marks", "apply": [[argv...]], "revert": [[argv...]], "proxy"?: {...},
             "resetFlows"?: {"method", "commands": [[argv...]]}}: after the rules are in place, resetFlows
             commands reset established flows in scope so they reconnect through the delay proxy.
+MARKS_JSON: regular expressions naming what is faultline's: {"comment", "chain", "ifb", "tcHandle"?,
+            "ingressPrio"?} (iptables comments and chains, ifb devices, root qdisc handles, ingress filters).
 Commands naming "iptables"/"iptables-save" run with the backend that holds Docker's own rules in this
 namespace, so faultline's rules sit in the same tables as Docker's (mixing backends reorders NAT).
 """
 import json
-import shlex
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -73,35 +78,104 @@ def run_all(cmds, backend, proxy_ports, stop_on_error):
     return errors
 
 
-def sweep(fault_id, chain_prefix, backend):
-    """Deletes every iptables rule commented faultline:<id> and every chain <chain_prefix>* in both backends."""
-    tag = "faultline:" + fault_id
-    leftovers = []
+def note(code, what, out, removed, leftovers):
+    if code == 0:
+        removed.append(what)
+    else:
+        leftovers.append("%s: %s" % (what, out or "exit %d" % code))
+
+
+def comment_of(args):
+    """The --comment of an iptables-save rule (already split), or None."""
+    for i, a in enumerate(args[:-1]):
+        if a == "--comment":
+            return args[i + 1]
+    return None
+
+
+def sweep_iptables(marks, backend, removed, leftovers):
+    """In both backends: deletes the rules whose comment matches marks["comment"] (the hooks into the
+    built-in chains), then flushes and deletes every chain named like marks["chain"]."""
+    comment_re, chain_re = re.compile(marks["comment"]), re.compile(marks["chain"])
     for b in dict.fromkeys([backend, "nft", "legacy"]):
         code, dump = sh(["iptables-%s-save" % b])
         if code != 0:
             continue
         table = None
-        jumps, chains = [], []
+        hooks, chains = [], []
         for line in dump.splitlines():
             if line.startswith("*"):
                 table = line[1:]
-            elif line.startswith(":" + chain_prefix):
-                chains.append((table, line[1:].split()[0]))
-            elif line.startswith("-A ") and tag in line:
-                jumps.append((table, line))
-        for table, line in jumps:
+            elif line.startswith(":"):
+                name = line[1:].split()[0]
+                if chain_re.search(name):
+                    chains.append((table, name))
+            elif line.startswith("-A "):
+                args = shlex.split(line[3:])
+                comment = comment_of(args)
+                # Rules inside faultline's chains go with their chain.
+                if comment and comment_re.search(comment) and not chain_re.search(args[0]):
+                    hooks.append((table, args))
+        for table, args in hooks:
             # iptables-save prints rules in a form iptables accepts back with -A -> -D.
-            args = shlex.split(line[3:])
             code, out = sh(["iptables-%s" % b, "-t", table, "-D"] + args)
-            if code != 0:
-                leftovers.append("%s %s: %s" % (b, line, out))
+            note(code, "iptables-%s -t %s -D %s" % (b, table, " ".join(args)), out, removed, leftovers)
+        # Flush them all first: one may still jump (goto) to another.
         for table, chain in chains:
             sh(["iptables-%s" % b, "-t", table, "-F", chain])
+        for table, chain in chains:
             code, out = sh(["iptables-%s" % b, "-t", table, "-X", chain])
-            if code != 0:
-                leftovers.append("%s chain %s/%s: %s" % (b, table, chain, out))
-    return leftovers
+            note(code, "iptables-%s -t %s -X %s" % (b, table, chain), out, removed, leftovers)
+
+
+def tc_json(argv):
+    code, out = sh(argv)
+    if code != 0 or not out.strip():
+        return []
+    try:
+        return json.loads(out)
+    except ValueError:
+        return []
+
+
+def sweep_tc(marks, removed, leftovers):
+    """Root qdiscs with a handle like marks["tcHandle"], ingress filters at marks["ingressPrio"] (and the
+    ingress qdisc once nothing else is in it), then ifb devices named like marks["ifb"]."""
+    ifb_re = re.compile(marks["ifb"])
+    ifbs = [l.get("ifname", "") for l in tc_json(["ip", "-j", "link", "show"])]
+    ifbs = [n for n in ifbs if ifb_re.search(n)]
+    handle = marks.get("tcHandle")
+    prio = marks.get("ingressPrio")
+
+    def run(argv):
+        code, out = sh(argv)
+        note(code, " ".join(argv), out, removed, leftovers)
+
+    for q in tc_json(["tc", "-j", "qdisc", "show"]) if (handle or prio is not None) else []:
+        dev = q.get("dev", "")
+        if ifb_re.search(dev):
+            continue  # goes with its device
+        if handle and q.get("root") and re.search(handle, q.get("handle", "")):
+            run(["tc", "qdisc", "del", "dev", dev, "root", "handle", q["handle"]])
+        if prio is not None and q.get("kind") == "ingress":
+            listing = ["tc", "-j", "filter", "show", "dev", dev, "parent", "ffff:"]
+            ours = [f for f in tc_json(listing) if f.get("pref") == prio]
+            for proto in dict.fromkeys(f.get("protocol", "ip") for f in ours):
+                run(["tc", "filter", "del", "dev", dev, "parent", "ffff:", "protocol", proto, "prio", str(prio)])
+            # faultline never shares an ingress qdisc (adding one fails when it exists): once its filters
+            # are gone an empty one is faultline's too (also when the agent died before adding the filter).
+            if (ours or ifbs) and not tc_json(listing):
+                run(["tc", "qdisc", "del", "dev", dev, "ingress"])
+    for name in ifbs:
+        run(["ip", "link", "del", name])
+
+
+def sweep(marks, backend):
+    """Removes everything in this namespace carrying the marks; returns (removed, leftovers)."""
+    removed, leftovers = [], []
+    sweep_iptables(marks, backend, removed, leftovers)
+    sweep_tc(marks, removed, leftovers)
+    return removed, leftovers
 
 
 def cmd_show():
@@ -254,7 +328,6 @@ def cmd_run(spec):
     stopper = Stopper()
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, stopper.on_signal)
-    fault_id = spec["faultId"]
     backend = iptables_backend()
     proxy, ports = None, {}
     try:
@@ -265,7 +338,7 @@ def cmd_run(spec):
         errors = [str(e)]
     if errors:
         run_all(spec["revert"], backend, ports, stop_on_error=False)
-        sweep(fault_id, spec["chainPrefix"], backend)
+        sweep(spec["marks"], backend)
         stop_proxy(proxy, 0)
         say("FAULTLINE-FAILED " + json.dumps({"errors": errors}))
         # Linger so faultline can read this line before the container is removed.
@@ -282,7 +355,7 @@ def cmd_run(spec):
         remaining = spec["deadlineMs"] / 1000.0 - time.time()
     # Rules first: new connections stop being redirected before the proxy goes away.
     errors = run_all(spec["revert"], backend, ports, stop_on_error=False)
-    leftovers = sweep(fault_id, spec["chainPrefix"], backend)
+    _, leftovers = sweep(spec["marks"], backend)
     stop_proxy(proxy, spec.get("proxy", {}).get("drainSeconds", 1) if proxy else 0)
     say("FAULTLINE-REVERTED " + json.dumps({"reason": stopper.reason, "errors": errors, "leftovers": leftovers}))
     return 0 if not leftovers else 4
@@ -291,8 +364,14 @@ def cmd_run(spec):
 def cmd_cleanup(spec):
     backend = iptables_backend()
     errors = run_all(spec.get("revert", []), backend, spec.get("ports", {}), stop_on_error=False)
-    leftovers = sweep(spec["faultId"], spec["chainPrefix"], backend)
+    _, leftovers = sweep(spec["marks"], backend)
     say("FAULTLINE-CLEANED " + json.dumps({"errors": errors, "leftovers": leftovers}))
+    return 0 if not leftovers else 4
+
+
+def cmd_sweep(marks):
+    removed, leftovers = sweep(marks, iptables_backend())
+    say("FAULTLINE-SWEPT " + json.dumps({"removed": removed, "leftovers": leftovers}))
     return 0 if not leftovers else 4
 
 
@@ -305,9 +384,9 @@ def main(argv):
         return cmd_show()
     if mode == "caps":
         return cmd_caps()
-    if mode in ("run", "cleanup") and len(argv) == 3:
+    if mode in ("run", "cleanup", "sweep") and len(argv) == 3:
         spec = json.loads(argv[2])
-        return cmd_run(spec) if mode == "run" else cmd_cleanup(spec)
+        return {"run": cmd_run, "cleanup": cmd_cleanup, "sweep": cmd_sweep}[mode](spec)
     say("unknown usage: " + " ".join(argv[1:]))
     return 2
 

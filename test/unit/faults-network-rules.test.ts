@@ -3,9 +3,12 @@ import { describe, test } from "node:test";
 import { InvalidInputError } from "../../src/errors.js";
 import type { NetworkCapabilities } from "../../src/faults/network/rules.js";
 import {
+  FAULTLINE_MARKS,
   buildRulePlan,
   burstFor,
+  chainPrefix,
   dnsHexString,
+  faultMarks,
   flowReset,
   netemArgs,
   tcHandle,
@@ -89,7 +92,44 @@ describe("network rule plans", () => {
         `ip link set dev flb${TAG} up`,
         `tc qdisc add dev flb${TAG} root handle ${H}: netem delay 20ms`,
         "tc qdisc add dev eth0 handle ffff: ingress",
-        `tc filter add dev eth0 parent ffff: protocol ip u32 match u32 0 0 action mirred egress redirect dev flb${TAG}`,
+        `tc filter add dev eth0 parent ffff: protocol ip prio 64000 u32 match u32 0 0 action mirred egress redirect dev flb${TAG}`,
+      ],
+      revert: ["tc qdisc del dev eth0 ingress", `ip link del flb${TAG}`],
+    },
+    {
+      name: "netem loss with correlation both ways: egress tree and an ifb tree",
+      kind: "loss",
+      raw: { percent: 20, correlation: 25, direction: "both" },
+      caps: NETEM,
+      mechanism: "tc-netem",
+      apply: [
+        `tc qdisc add dev eth0 root handle ${H}: netem loss 20% 25%`,
+        `ip link add flb${TAG} type ifb`,
+        `ip link set dev flb${TAG} up`,
+        `tc qdisc add dev flb${TAG} root handle ${H}: netem loss 20% 25%`,
+        "tc qdisc add dev eth0 handle ffff: ingress",
+        `tc filter add dev eth0 parent ffff: protocol ip prio 64000 u32 match u32 0 0 action mirred egress redirect dev flb${TAG}`,
+      ],
+      revert: [
+        `tc qdisc del dev eth0 root handle ${H}:`,
+        "tc qdisc del dev eth0 ingress",
+        `ip link del flb${TAG}`,
+      ],
+    },
+    {
+      name: "bandwidth incoming from a peer: an htb tree on the ifb selecting the peer as source",
+      kind: "bandwidth",
+      raw: { rate: "1mbit", direction: "in", peers: "db" },
+      peers: ["10.0.0.5"],
+      mechanism: "tc-tbf",
+      apply: [
+        `ip link add flb${TAG} type ifb`,
+        `ip link set dev flb${TAG} up`,
+        `tc qdisc add dev flb${TAG} root handle ${H}: htb default 0`,
+        `tc class add dev flb${TAG} parent ${H}: classid ${H}:1 htb rate 1000000bit ceil 1000000bit burst 16000b`,
+        `tc filter add dev flb${TAG} parent ${H}: protocol ip prio 1 u32 match ip src 10.0.0.5/32 flowid ${H}:1`,
+        "tc qdisc add dev eth0 handle ffff: ingress",
+        `tc filter add dev eth0 parent ffff: protocol ip prio 64000 u32 match u32 0 0 action mirred egress redirect dev flb${TAG}`,
       ],
       revert: ["tc qdisc del dev eth0 ingress", `ip link del flb${TAG}`],
     },
@@ -257,7 +297,7 @@ describe("network rule plans", () => {
     assert.equal(burstFor(8_000), "16000b");
     for (const tag of ["00000000", "ffffffff", "fffe0000"]) {
       const h = parseInt(tcHandle(tag), 16);
-      assert.ok(h > 0 && h < 0xffff, tag);
+      assert.ok(h >= 0xfa00 && h <= 0xfaff, `${tag}: reserved range`);
     }
   });
 
@@ -292,5 +332,96 @@ describe("network rule plans", () => {
       undefined,
     );
     assert.equal(plan("loss", { percent: 5 }, [], destroy).resetFlows, undefined);
+  });
+});
+
+describe("faultline's marks: what a journal-less sweep removes", () => {
+  const re = (pattern: string | undefined) => new RegExp(pattern ?? "(?!)");
+  /** Every artifact a plan creates: chains, hook comments, root qdisc handles, ifb devices, ingress prios. */
+  function artifacts(cmds: string[][]) {
+    const a = {
+      chains: [] as string[],
+      comments: [] as string[],
+      handles: [] as string[],
+      ifbs: [] as string[],
+    };
+    const prios: string[] = [];
+    for (const c of cmds) {
+      const at = (flag: string) => c[c.indexOf(flag) + 1]!;
+      if (c[0] === "iptables" && c.includes("-N")) a.chains.push(at("-N"));
+      if (c[0] === "iptables" && c.includes("--comment")) a.comments.push(at("--comment"));
+      if (c.slice(0, 3).join(" ") === "tc qdisc add" && c.includes("root")) a.handles.push(at("handle"));
+      if (c.slice(0, 3).join(" ") === "ip link add") a.ifbs.push(c[3]!);
+      if (c.includes("ffff:") && c.includes("filter")) prios.push(at("prio"));
+    }
+    return { ...a, prios };
+  }
+  const variants: [NetworkKind, Record<string, unknown>, NetworkCapabilities][] = [];
+  for (const caps of [NO_NETEM, { ...NETEM, sockDestroy: true }])
+    for (const direction of ["out", "in", "both"])
+      for (const scope of [{}, { peers: "db", ports: 5432 }]) {
+        variants.push(["latency", { latency: 100, direction, ...scope }, caps]);
+        variants.push(["loss", { percent: 10, direction, ...scope }, caps]);
+        variants.push(["loss", { percent: 10, correlation: 5, direction, ...scope }, caps]);
+        variants.push(["bandwidth", { rate: "1mbit", direction, ...scope }, caps]);
+        variants.push(["partition", { direction, ...scope }, caps]);
+      }
+  variants.push(["dns", { name: "db" }, NO_NETEM], ["dns", {}, NO_NETEM]);
+
+  test("every plan's artifacts carry faultline's marks (and its own fault's)", () => {
+    for (const [kind, raw, caps] of variants) {
+      const p = plan(kind, raw, raw.peers ? ["10.0.0.5"] : [], caps);
+      const a = artifacts(p.apply);
+      const own = faultMarks(`${kind}-${TAG}`, chainPrefix(TAG));
+      const what = `${kind} ${JSON.stringify(raw)} ${p.mechanism}`;
+      assert.ok(a.chains.length + a.handles.length > 0, `${what}: creates something`);
+      for (const marks of [FAULTLINE_MARKS, own]) {
+        for (const chain of a.chains) assert.match(chain, re(marks.chain), `${what}: chain ${chain}`);
+        for (const comment of a.comments) assert.match(comment, re(marks.comment), `${what}: ${comment}`);
+        for (const ifb of a.ifbs) assert.match(ifb, re(marks.ifb), `${what}: ifb ${ifb}`);
+      }
+      for (const handle of a.handles)
+        assert.match(`${handle}`, re(FAULTLINE_MARKS.tcHandle), `${what}: ${handle}`);
+      for (const prio of a.prios) assert.equal(Number(prio), FAULTLINE_MARKS.ingressPrio, `${what}: prio`);
+      // Every hook into a built-in chain carries the comment (that is how the sweep finds it).
+      const hooks = p.apply.filter((c) => c[0] === "iptables" && c.includes("-I"));
+      assert.equal(hooks.length, a.comments.length, `${what}: hooks commented`);
+    }
+  });
+
+  test("the marks match nothing of Docker's or a user's", () => {
+    for (const chain of [
+      "DOCKER_OUTPUT",
+      "DOCKER_POSTROUTING",
+      "FL-custom",
+      `FL-${TAG}`,
+      "FL-1A2B3C4D-O",
+      "INPUT",
+    ])
+      assert.doesNotMatch(chain, re(FAULTLINE_MARKS.chain), chain);
+    for (const comment of ["mine", "faultline", "faultline:mine", `xfaultline:loss-${TAG}`])
+      assert.doesNotMatch(comment, re(FAULTLINE_MARKS.comment), comment);
+    for (const handle of ["0:", "1:", "10:", "ffff:", "fa1:", "fb00:"])
+      assert.doesNotMatch(handle, re(FAULTLINE_MARKS.tcHandle), handle);
+    for (const dev of ["eth0", "ifb0", "lo", "flb1234"])
+      assert.doesNotMatch(dev, re(FAULTLINE_MARKS.ifb), dev);
+  });
+
+  test("one fault's marks match only that fault", () => {
+    const own = faultMarks(`loss-${TAG}`, chainPrefix(TAG));
+    const other = plan("loss", { percent: 5, direction: "both" });
+    const b = buildRulePlan({
+      faultId: "loss-99999999",
+      tag: "99999999",
+      options: parseNetworkOptions("loss", { percent: 5 }),
+      peerIps: [],
+      caps: NO_NETEM,
+      proxyUid: 4717,
+    });
+    assert.ok(artifacts(other.apply).chains.every((c) => new RegExp(own.chain).test(c)));
+    assert.ok(artifacts(b.apply).chains.every((c) => !new RegExp(own.chain).test(c)));
+    assert.ok(artifacts(b.apply).comments.every((c) => !new RegExp(own.comment).test(c)));
+    assert.doesNotMatch("flb99999999", new RegExp(own.ifb));
+    assert.equal(own.tcHandle, undefined, "root qdiscs are left to the fault's precise revert commands");
   });
 });

@@ -8,12 +8,14 @@ import { LABELS } from "../../docker/types.js";
 import { FaultInjectionError, FaultRevertError } from "../../errors.js";
 import { AGENT_IMAGE } from "../agent.js";
 import { watchHelper } from "../helper-watch.js";
-import type { FlowReset, ProxySpec } from "./rules.js";
+import type { FlowReset, ProxySpec, SweepMarks } from "./rules.js";
+import { FAULTLINE_MARKS } from "./rules.js";
 import { sleep } from "../../util/time.js";
 
 export interface AgentRunSpec {
   faultId: string;
-  chainPrefix: string;
+  /** What the agent sweeps after reverting (this fault's chains, hooks and ifb). */
+  marks: SweepMarks;
   deadlineMs: number;
   apply: string[][];
   revert: string[][];
@@ -183,13 +185,13 @@ export async function stopAgent(runtime: DockerRuntime, id: string): Promise<Sto
 }
 
 /**
- * Runs a one-shot agent that undoes a fault from its revert commands and sweeps every rule and chain
- * carrying its id: for agents that died without reverting. Throws FaultRevertError if rules remain.
+ * Runs a one-shot agent that undoes a fault from its revert commands and sweeps every rule, chain and
+ * ifb carrying its marks: for agents that died without reverting. Throws FaultRevertError if rules remain.
  */
 export async function cleanupInNamespace(
   runtime: DockerRuntime,
   targetId: string,
-  spec: Pick<AgentRunSpec, "faultId" | "chainPrefix" | "revert">,
+  spec: Pick<AgentRunSpec, "faultId" | "marks" | "revert">,
   labels: AgentLabels,
 ): Promise<void> {
   const target = await runtime.inspect(targetId).catch(() => undefined);
@@ -209,6 +211,47 @@ export async function cleanupInNamespace(
       `inspect with: docker run --rm --network container:${target.name} --cap-add NET_ADMIN ${AGENT_IMAGE} fl-agent show`,
     );
   }
+}
+
+export interface SweepResult {
+  /** What the agent removed, one command per line. */
+  removed: string[];
+  /** What carries faultline's marks and could not be removed. */
+  leftovers: string[];
+}
+
+/**
+ * Removes everything carrying faultline's marks (of any fault) from a container's network namespace:
+ * the journal-less sweep for rules left by agents that were SIGKILLed or removed. Nothing without the
+ * marks is touched. A stopped or vanished container has no namespace left to clean.
+ */
+export async function sweepNamespace(
+  runtime: DockerRuntime,
+  targetId: string,
+  marks: SweepMarks = FAULTLINE_MARKS,
+): Promise<SweepResult> {
+  const result = await runtime.helpers.run(
+    {
+      image: AGENT_IMAGE,
+      cmd: ["fl-agent", "sweep", JSON.stringify(marks)],
+      role: "probe",
+      networkMode: `container:${targetId}`,
+      capAdd: ["NET_ADMIN"],
+      labels: { [LABELS.target]: targetId },
+    },
+    { timeoutMs: 30_000 },
+  );
+  const verdict = findMarker(result.stdout, "FAULTLINE-SWEPT");
+  if (!verdict) {
+    throw new FaultRevertError(
+      `the sweep of ${targetId.slice(0, 12)}'s network namespace did not report: ${(result.stderr || result.stdout).slice(-300)}`,
+      `inspect with: docker run --rm --network container:${targetId.slice(0, 12)} --cap-add NET_ADMIN ${AGENT_IMAGE} fl-agent show`,
+    );
+  }
+  return {
+    removed: (verdict.removed as string[] | undefined) ?? [],
+    leftovers: (verdict.leftovers as string[] | undefined) ?? [],
+  };
 }
 
 /** iptables (both backends), tc and links of a container's namespace, as the agent prints them. */

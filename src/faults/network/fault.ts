@@ -15,7 +15,7 @@ import type { AgentReady, AgentRunSpec } from "./agent-runner.js";
 import { cleanupInNamespace, startAgent, stopAgent } from "./agent-runner.js";
 import type { NetworkOptions } from "./options.js";
 import type { RulePlan } from "./rules.js";
-import { buildRulePlan, chainPrefix } from "./rules.js";
+import { buildRulePlan, chainPrefix, faultMarks } from "./rules.js";
 
 /** The agent outlives the planned end by this much before reverting on its own (faultline reverts first). */
 export const DEADMAN_GRACE_MS = 5_000;
@@ -152,7 +152,7 @@ export class NetworkFault implements Fault {
     await ctx.record(this.journalEntry());
     const spec: AgentRunSpec = {
       faultId: this.id,
-      chainPrefix: chainPrefix(this.tag),
+      marks: faultMarks(this.id, chainPrefix(this.tag)),
       deadlineMs: this.deadline,
       apply: this.plan.apply,
       revert: this.plan.revert,
@@ -222,7 +222,7 @@ export async function revertNetwork(runtime: DockerRuntime, entry: JournalFaultE
     await cleanupInNamespace(
       runtime,
       entry.target.containerId,
-      { faultId: entry.faultId, chainPrefix: prefix, revert: undo.revert ?? [] },
+      { faultId: entry.faultId, marks: faultMarks(entry.faultId, prefix), revert: undo.revert ?? [] },
       {
         runId: entry.runId,
         faultId: entry.faultId,

@@ -3,6 +3,8 @@
  * (one set per fault, jumped to from the built-in hooks with a "faultline:<id>" comment) and tc trees.
  * Apply order builds a chain completely before the jump that switches it on; revert removes the jump
  * first. `iptables` is resolved by the agent to the backend Docker itself uses in that namespace.
+ * Everything carries faultline's marks (chain names, comments, tc handles in a reserved range, ifb names,
+ * the ingress filter priority), so a sweep can remove it without the journal and touch nothing else.
  */
 import { InvalidInputError } from "../../errors.js";
 import type { FaultMechanism } from "../../run/record.js";
@@ -74,9 +76,57 @@ export const chainPrefix = (tag: string): string => `FL-${tag}`;
 export const commentFor = (faultId: string): string => `faultline:${faultId}`;
 export const ifbDevice = (tag: string): string => `flb${tag}`;
 
-/** A tc major handle from the tag: never 0 and never ffff (ingress). */
+/** tc major handles faultline's qdiscs use: a reserved range, so a sweep knows them without the journal. */
+export const TC_HANDLE_RANGE = { min: 0xfa00, max: 0xfaff } as const;
+/** The priority of faultline's ingress filters (the mirred redirect to its ifb). */
+export const INGRESS_FILTER_PRIO = 64000;
+
+/** A tc major handle from the tag, inside the reserved range (never 0, never ffff: ingress). */
 export function tcHandle(tag: string): string {
-  return ((parseInt(tag.slice(0, 4), 16) % 0xfffd) + 1).toString(16);
+  return (TC_HANDLE_RANGE.min + (parseInt(tag.slice(0, 2), 16) || 0)).toString(16);
+}
+
+/**
+ * What makes a rule faultline's, as regular expressions the agent applies to what it finds in a
+ * namespace (iptables-save, `tc -j`, `ip -j link`): the sweep removes what matches and nothing else.
+ */
+export interface SweepMarks {
+  /** The comment on the rules that hook faultline's chains into the built-in ones. */
+  comment: string;
+  /** faultline's own chains (flushed and deleted). */
+  chain: string;
+  /** ifb devices faultline created for incoming traffic (deleted). */
+  ifb: string;
+  /** Root qdisc handles ("fa1a:") that are faultline's (deleted); absent: left to revert commands. */
+  tcHandle?: string;
+  /** Ingress filters at this priority are faultline's (deleted; the ingress qdisc too once empty). */
+  ingressPrio?: number;
+}
+
+const TAG_RE = "[0-9a-f]{8}";
+
+/** Everything any fault of faultline leaves: for a namespace sweep without the journal. */
+export const FAULTLINE_MARKS: SweepMarks = {
+  comment: `^faultline:[a-z]+-${TAG_RE}$`,
+  chain: `^FL-${TAG_RE}-[A-Z]$`,
+  ifb: `^flb${TAG_RE}$`,
+  tcHandle: `^fa[0-9a-f]{2}:$`,
+  ingressPrio: INGRESS_FILTER_PRIO,
+};
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * The marks of one fault's iptables rules and ifb device. tc root qdiscs are left to the fault's revert
+ * commands: another fault's tree may hold the same handle on another device.
+ */
+export function faultMarks(faultId: string, prefix: string): SweepMarks {
+  const tag = prefix.replace(/^FL-/, "");
+  return {
+    comment: `^${escapeRe(commentFor(faultId))}$`,
+    chain: `^${escapeRe(prefix)}-[A-Z]$`,
+    ifb: `^${escapeRe(ifbDevice(tag))}$`,
+  };
 }
 
 const DIRECTIONS: Record<Direction, ("out" | "in")[]> = { out: ["out"], in: ["in"], both: ["out", "in"] };
@@ -436,6 +486,8 @@ function tcPlan(input: RulePlanInput, leaf: Leaf, mechanism: FaultMechanism): Ru
         "ffff:",
         "protocol",
         "ip",
+        "prio",
+        String(INGRESS_FILTER_PRIO),
         "u32",
         "match",
         "u32",
