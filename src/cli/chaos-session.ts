@@ -47,4 +47,12 @@ export function printRecovery(report: RecoveryReport, write = (t: string) => pro
   for (const h of report.helpersRemoved) {
     write(`faultline: removed ${h.role} helper ${h.name} (${h.reason})\n`);
   }
+  for (const n of report.namespacesSwept) {
+    write(
+      `faultline: removed ${n.removed.length} leftover rule(s) from ${n.container}'s network namespace\n`,
+    );
+  }
+  for (const f of report.sweepFailed) {
+    write(`faultline: could not sweep ${f.container}'s network namespace: ${f.error}\n`);
+  }
 }

@@ -1,13 +1,17 @@
 /**
  * Crash recovery, run at the start of every `inject`, `run` and `revert`: replays the journal and reverts
  * what a dead faultline left in effect, then sweeps helper containers by label (a crash can come between
- * starting a helper and journaling its id, so the journal alone is not enough).
+ * starting a helper and journaling its id, so the journal alone is not enough). An explicit revert also
+ * sweeps the network namespaces in scope for rules carrying faultline's marks: a SIGKILLed agent leaves
+ * its rules behind, and the journal that knew them may be gone too.
  */
 import { hostname } from "node:os";
 import type { ContainerInfo, DockerRuntime } from "../docker/types.js";
 import { LABELS } from "../docker/types.js";
 import { isFaultlineError } from "../errors.js";
+import { ensureAgentImage } from "../faults/agent.js";
 import type { JournalFaultEntry } from "../faults/fault.js";
+import { sweepNamespace } from "../faults/network/agent-runner.js";
 import type { FaultRegistry } from "../faults/registry.js";
 import { log } from "../util/log.js";
 import { withTimeout } from "../util/time.js";
@@ -19,6 +23,8 @@ const REVERT_TIMEOUT_MS = 60_000;
 const HELPER_STOP_SECONDS = 5;
 /** Roles that hold a fault in place (probes are short-lived and removed by whoever ran them). */
 const FAULT_HELPER_ROLES = new Set(["agent", "watchdog", "stress"]);
+/** Namespace sweeps running at once (each is one short-lived agent container). */
+const SWEEP_CONCURRENCY = 4;
 
 export interface RecoveryOptions {
   runtime: DockerRuntime;
@@ -41,6 +47,10 @@ export interface RecoveryReport {
   reverted: JournalFaultEntry[];
   failed: { entry: JournalFaultEntry; error: string }[];
   helpersRemoved: { id: string; name: string; role: string; reason: string }[];
+  /** Network namespaces (by a container sharing them) where the sweep removed rules, and what. */
+  namespacesSwept: { container: string; removed: string[] }[];
+  /** Namespaces the sweep could not clean (or could not enter), and why. */
+  sweepFailed: { container: string; error: string }[];
 }
 
 /** Is the process that wrote a record still running? Another host's processes are assumed alive. */
@@ -119,7 +129,13 @@ export function deadRunsOf(
 export async function recover(options: RecoveryOptions): Promise<RecoveryReport> {
   const { runtime, journal, registry } = options;
   const alive = options.isOwnerAlive ?? isOwnerAlive;
-  const report: RecoveryReport = { reverted: [], failed: [], helpersRemoved: [] };
+  const report: RecoveryReport = {
+    reverted: [],
+    failed: [],
+    helpersRemoved: [],
+    namespacesSwept: [],
+    sweepFailed: [],
+  };
   const records = await journal.records();
 
   for (const { entry } of selectForRecovery(pendingFrom(records), options, alive)) {
@@ -146,10 +162,10 @@ export async function recover(options: RecoveryOptions): Promise<RecoveryReport>
   }
 
   let explicitTargets: Set<string> | "all" | undefined;
+  let inScope: ContainerInfo[] = [];
   if (options.explicit && !options.faultId) {
-    explicitTargets = options.project
-      ? new Set((await runtime.list({ project: options.project, all: true })).map((c) => c.id))
-      : "all";
+    inScope = await runtime.list({ ...(options.project ? { project: options.project } : {}), all: true });
+    explicitTargets = options.project ? new Set(inScope.map((c) => c.id)) : "all";
   }
   const context = {
     now: options.now ?? Date.now(),
@@ -175,7 +191,62 @@ export async function recover(options: RecoveryOptions): Promise<RecoveryReport>
       log.warn({ helper: helper.name, err: e }, "could not remove a leftover helper container");
     }
   }
+  // Last: the agents stopped above have removed their own rules; what remains has no agent left.
+  await sweepNamespaces(runtime, namespacesToSweep(inScope), report);
   return report;
+}
+
+/**
+ * Which containers' network namespaces an explicit revert sweeps (pure): running or paused, not
+ * excluded, one container per namespace (those joined with `container:` share their host's), never the
+ * host's own namespace.
+ */
+export function namespacesToSweep(
+  containers: readonly Pick<ContainerInfo, "id" | "name" | "state" | "networkMode" | "labels">[],
+): { joinId: string; name: string }[] {
+  const seen = new Map<string, { joinId: string; name: string }>();
+  for (const c of containers) {
+    if (c.state !== "running" && c.state !== "paused") continue;
+    if (c.labels[LABELS.exclude] === "true" || c.labels[LABELS.owned] === "true") continue;
+    if (c.networkMode === "host") continue;
+    const joinId = c.networkMode.startsWith("container:") ? c.networkMode.slice("container:".length) : c.id;
+    if (!seen.has(joinId)) seen.set(joinId, { joinId, name: c.name });
+  }
+  return [...seen.values()];
+}
+
+async function sweepNamespaces(
+  runtime: DockerRuntime,
+  targets: { joinId: string; name: string }[],
+  report: RecoveryReport,
+): Promise<void> {
+  if (!targets.length) return;
+  await ensureAgentImage(runtime);
+  const queue = [...targets];
+  const worker = async () => {
+    for (let t = queue.shift(); t; t = queue.shift()) {
+      try {
+        const result = await sweepNamespace(runtime, t.joinId);
+        if (result.removed.length) {
+          report.namespacesSwept.push({ container: t.name, removed: result.removed });
+          log.info(
+            { container: t.name, removed: result.removed },
+            "swept faultline rules left without an agent",
+          );
+        }
+        if (result.leftovers.length)
+          report.sweepFailed.push({ container: t.name, error: result.leftovers.join("; ") });
+      } catch (e) {
+        // A container that stopped since the listing has no namespace left to clean.
+        const gone = await runtime.inspect(t.joinId).then(
+          (c) => c.state !== "running" && c.state !== "paused",
+          () => true,
+        );
+        if (!gone) report.sweepFailed.push({ container: t.name, error: (e as Error).message });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, targets.length) }, worker));
 }
 
 /** Stops first, so an agent gets its SIGTERM and removes its rules; then removes. */

@@ -6,6 +6,7 @@ import {
   deadRunsOf,
   helperRemovalReason,
   isOwnerAlive,
+  namespacesToSweep,
   parseDeadline,
   selectForRecovery,
 } from "../../src/run/recovery.js";
@@ -111,4 +112,25 @@ test("isOwnerAlive: this process yes, a finished pid no, another host assumed ye
   assert.ok(isOwnerAlive({ pid: process.pid, host: hostname() }));
   assert.ok(!isOwnerAlive({ pid: 2 ** 22 + 12345, host: hostname() }));
   assert.ok(isOwnerAlive({ pid: 2 ** 22 + 12345, host: "elsewhere" }));
+});
+
+test("namespacesToSweep: one container per namespace, running or paused, never excluded nor the host's", () => {
+  const c = (id: string, state: string, networkMode = "bridge", labels: Record<string, string> = {}) =>
+    ({ id, name: `/${id}`, state, networkMode, labels }) as Parameters<typeof namespacesToSweep>[0][number];
+  assert.deepEqual(
+    namespacesToSweep([
+      c("web", "running"),
+      c("sidecar", "running", "container:web"),
+      c("db", "paused"),
+      c("old", "exited"),
+      c("hostnet", "running", "host"),
+      c("private", "running", "bridge", { "faultline.exclude": "true" }),
+      c("joined", "running", "container:elsewhere"),
+    ]),
+    [
+      { joinId: "web", name: "/web" },
+      { joinId: "db", name: "/db" },
+      { joinId: "elsewhere", name: "/joined" },
+    ],
+  );
 });
