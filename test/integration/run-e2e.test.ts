@@ -12,10 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
-import type { StepAnalysis } from "../../src/analysis/types.js";
 import type { ServiceProfile } from "../../src/discovery/profile.js";
 import { LABELS } from "../../src/docker/types.js";
 import type { ReportData } from "../../src/report/data.js";
+import type { FaultReport } from "../../src/report/faults.js";
 import { readComposeWiring } from "../support/compose-file.js";
 import { demoStack, waitForSteadyState, type DemoStack } from "../support/demo-stack.js";
 
@@ -88,6 +88,9 @@ describe("faultline run --out: pause the database, then the client", { timeout: 
         "8s",
         "--recovery",
         "10s",
+        // A limit the stack keeps: proves explicit thresholds reach the analysis without changing it.
+        "--threshold",
+        "latency_p95_ms<5s",
         "--state-dir",
         join(workDir, "state"),
         "--out",
@@ -110,9 +113,15 @@ describe("faultline run --out: pause the database, then the client", { timeout: 
     if (workDir) await rm(workDir, { recursive: true, force: true });
   });
 
-  const stepOn = (target: string): StepAnalysis => {
-    const step = report.analysis.steps.find((s) => s.target === target && s.kind === "pause");
-    assert.ok(step, `a pause step on ${target} in ${report.analysis.steps.map((s) => s.target).join(", ")}`);
+  /** The fault as report.json's `faults[]` contract gives it (docs/report.md). */
+  const stepOn = (target: string): FaultReport => {
+    assert.ok(Array.isArray(report.faults), "report.json has a top-level faults array");
+    const step = report.faults.find((s) => s.target === target && s.kind === "pause");
+    assert.ok(step, `a pause step on ${target} in ${report.faults.map((s) => s.target).join(", ")}`);
+    assert.equal(step.analyzed, true, step.note ?? "");
+    for (const i of step.impacted)
+      for (const e of i.errors)
+        assert.ok("peer" in e && "count" in e, `error entry shape: ${JSON.stringify(e)}`);
     return step;
   };
 
@@ -122,6 +131,7 @@ describe("faultline run --out: pause the database, then the client", { timeout: 
     assert.match(run.stdout, /report\.html\n/);
     assert.match(run.stderr, /injected: pause/);
     assert.equal(report.record.status, "completed");
+    assert.deepEqual(report.analysis.thresholds, ["latency_p95_ms<5s"]);
     assert.deepEqual(
       report.record.steps.map((s) => `${s.target}:${s.outcome?.status}`),
       [`${database}:reverted`, `${client}:reverted`],
