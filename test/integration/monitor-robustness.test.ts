@@ -208,6 +208,27 @@ test(
     const files = await writeReport(workDir, record, analysis, profiles);
     const report = JSON.parse(await readFile(files.json, "utf8")) as ReportData;
     assert.equal(report.analysis.steps[0]?.target, "victim");
+    // The flood outran the classifier: every report says its error counts are lower bounds.
+    const floodDroppedInWindow = of("flood")
+      .filter((s) => s.stepId === "f1" && s.phase !== "baseline")
+      .reduce((a, s) => a + (s.logs?.dropped ?? 0), 0);
+    assert.ok(floodDroppedInWindow > 0, "lines went unclassified during the fault");
+    const flagged = { service: "flood", lines: floodDroppedInWindow };
+    assert.deepEqual(
+      step.unclassifiedLines?.find((u) => u.service === "flood"),
+      flagged,
+    );
+    assert.deepEqual(
+      report.faults[0]?.unclassifiedLines.find((u) => u.service === "flood"),
+      flagged,
+    );
+    const lowerBound = `flood: error counts are lower bounds: ${floodDroppedInWindow} lines not classified`;
+    assert.ok(
+      step.summary.some((l) => l.startsWith(lowerBound)),
+      step.summary.join("\n"),
+    );
+    assert.match(await readFile(files.html, "utf8"), new RegExp(`<p class="warn lower-bound">${lowerBound}`));
+    assert.match(await readFile(files.markdown, "utf8"), new RegExp(lowerBound));
     assert.doesNotMatch(await readFile(files.json, "utf8"), /NaN|Infinity/);
     assert.match(await readFile(files.html, "utf8"), /victim/);
     assert.match(await readFile(files.markdown, "utf8"), /victim/);
