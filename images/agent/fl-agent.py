@@ -6,6 +6,8 @@
   fl-agent cleanup SPEC_JSON  best-effort revert of a fault whose agent died (revert commands + sweep by
                               the fault's marks)
   fl-agent sweep MARKS_JSON   removes everything carrying faultline's marks (no journal needed)
+  fl-agent release-ingress DEV IFB
+                              deletes DEV's ingress qdisc if its filter redirects to IFB (a revert step)
   fl-agent show               rules in this namespace (iptables both backends, tc, links), for verification
   fl-agent caps               which kernel features work here (netem, tbf, htb, ifb, iptables matches)
 
@@ -369,6 +371,20 @@ def cmd_cleanup(spec):
     return 0 if not leftovers else 4
 
 
+def cmd_release_ingress(dev, ifb):
+    """Deletes dev's ingress qdisc when its filter redirects to `ifb` (the reverting fault's own); an
+    ingress qdisc of anything else stays."""
+    filters = tc_json(["tc", "-j", "filter", "show", "dev", dev, "parent", "ffff:"])
+    actions = [a for f in filters for a in (f.get("options") or {}).get("actions", [])]
+    if not any(a.get("kind") == "mirred" and a.get("to_dev") == ifb for a in actions):
+        say("no ingress redirect to %s on %s: nothing to release" % (ifb, dev))
+        return 0
+    code, out = sh(["tc", "qdisc", "del", "dev", dev, "ingress"])
+    if code != 0:
+        say(out)
+    return code
+
+
 def cmd_sweep(marks):
     removed, leftovers = sweep(marks, iptables_backend())
     say("FAULTLINE-SWEPT " + json.dumps({"removed": removed, "leftovers": leftovers}))
@@ -384,6 +400,8 @@ def main(argv):
         return cmd_show()
     if mode == "caps":
         return cmd_caps()
+    if mode == "release-ingress" and len(argv) == 4:
+        return cmd_release_ingress(argv[2], argv[3])
     if mode in ("run", "cleanup", "sweep") and len(argv) == 3:
         spec = json.loads(argv[2])
         return {"run": cmd_run, "cleanup": cmd_cleanup, "sweep": cmd_sweep}[mode](spec)

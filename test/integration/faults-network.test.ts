@@ -183,6 +183,24 @@ describe("network faults (integration)", { timeout: 240_000 }, () => {
     await assertNoRules(server);
   });
 
+  test("a second tc fault in the same direction fails, explained, and leaves the first in effect", async () => {
+    const bytes = String(256 * 1024);
+    const first = await inject("bandwidth", server, { rate: "1mbit", direction: "in" });
+    try {
+      await assert.rejects(
+        inject("bandwidth", server, { rate: "2mbit", direction: "in" }),
+        /already holds this interface's root or ingress qdisc/,
+      );
+      const rules = await showRules(env.runtime, server);
+      assert.match(rules, /qdisc ingress ffff: dev eth0/, `the first fault's ingress stays:\n${rules}`);
+      const up = await env.measure<Transfer>(client, "upload", "server", bytes);
+      assert.ok(up.seconds > 1.5 && up.seconds < 4, `the first fault still shapes: upload ${up.seconds}s`);
+    } finally {
+      await revertAndCheck(first);
+    }
+    await assertNoRules(server);
+  });
+
   test("loss --direction both drops on the way in and on the way out", async () => {
     const fault = await inject("loss", server, { percent: 40, direction: "both" });
     try {

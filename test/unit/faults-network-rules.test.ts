@@ -94,7 +94,7 @@ describe("network rule plans", () => {
         "tc qdisc add dev eth0 handle ffff: ingress",
         `tc filter add dev eth0 parent ffff: protocol ip prio 64000 u32 match u32 0 0 action mirred egress redirect dev flb${TAG}`,
       ],
-      revert: ["tc qdisc del dev eth0 ingress", `ip link del flb${TAG}`],
+      revert: [`fl-agent release-ingress eth0 flb${TAG}`, `ip link del flb${TAG}`],
     },
     {
       name: "netem loss with correlation both ways: egress tree and an ifb tree",
@@ -112,7 +112,7 @@ describe("network rule plans", () => {
       ],
       revert: [
         `tc qdisc del dev eth0 root handle ${H}:`,
-        "tc qdisc del dev eth0 ingress",
+        `fl-agent release-ingress eth0 flb${TAG}`,
         `ip link del flb${TAG}`,
       ],
     },
@@ -131,7 +131,7 @@ describe("network rule plans", () => {
         "tc qdisc add dev eth0 handle ffff: ingress",
         `tc filter add dev eth0 parent ffff: protocol ip prio 64000 u32 match u32 0 0 action mirred egress redirect dev flb${TAG}`,
       ],
-      revert: ["tc qdisc del dev eth0 ingress", `ip link del flb${TAG}`],
+      revert: [`fl-agent release-ingress eth0 flb${TAG}`, `ip link del flb${TAG}`],
     },
     {
       name: "proxy latency redirects the target's connections and those to it",

@@ -500,7 +500,10 @@ function tcPlan(input: RulePlanInput, leaf: Leaf, mechanism: FaultMechanism): Ru
         "dev",
         ifb,
       ]);
-      revert.push(["tc", "qdisc", "del", "dev", dev, "ingress"], ["ip", "link", "del", ifb]);
+      // Not a bare `tc qdisc del … ingress`: when this fault's apply failed because another fault holds
+      // the ingress qdisc, its revert must leave that one alone. The agent deletes it only if its
+      // filter redirects to this fault's ifb.
+      revert.push(["fl-agent", "release-ingress", dev, ifb], ["ip", "link", "del", ifb]);
     }
   }
   return { mechanism, apply, revert };
