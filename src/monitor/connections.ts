@@ -11,6 +11,7 @@ import type { ServiceProfile } from "../discovery/profile.js";
 import type { ContainerInfo, DockerRuntime } from "../docker/types.js";
 
 const TCP_ESTABLISHED = 1;
+const DEFAULT_MAX_AGE_MS = 3000;
 
 /**
  * Established TCP sockets of `self` whose far end is an address of another known service, in either
@@ -53,10 +54,11 @@ export interface ConnectionCounterOptions {
   helperImage?: string;
   helperTimeoutMs?: number;
   /**
-   * How long one helper reading serves every service (default 3000 ms). A helper is a container start:
-   * one per tick for the whole stack is the ceiling, one per few ticks keeps the engine's load low.
+   * How long one socket-table reading serves (default 3000 ms). Reading /proc/<pid>/net/tcp makes the
+   * kernel walk its whole TCP hash table (milliseconds of CPU on a large host) and a helper is a
+   * container start; connection counts move slowly, so every third 1 s tick is enough.
    */
-  helperMaxAgeMs?: number;
+  maxAgeMs?: number;
   /** How long the first request of a tick waits for the others to join its helper run (default 30 ms). */
   batchWindowMs?: number;
 }
@@ -86,7 +88,7 @@ export async function connectionCounter(
   const reasons: string[] = [];
   if (source !== "helper") {
     if (await readHostProcTables(probe.pid, probe.id))
-      return { counter: counterOver(profiles, hostProcReader), via: "host-proc" };
+      return { counter: counterOver(profiles, cached(hostProcReader, options.maxAgeMs)), via: "host-proc" };
     reasons.push("the host's /proc does not show the containers' sockets (not in the host PID namespace)");
   }
   if (source !== "host" && options.runtime) {
@@ -114,6 +116,18 @@ export function hostProcConnectionCounter(
 
 const hostProcReader: TableReader = (info) => readHostProcTables(info.pid, info.id);
 
+/** Serves each container's last reading for `maxAgeMs` (a new pid means a new process: read again). */
+function cached(read: TableReader, maxAgeMs = DEFAULT_MAX_AGE_MS): TableReader {
+  const last = new Map<string, { at: number; pid: number; tables: ProcNetTables | undefined }>();
+  return async (info, signal) => {
+    const hit = last.get(info.id);
+    if (hit && hit.pid === info.pid && performance.now() - hit.at <= maxAgeMs) return hit.tables;
+    const tables = await read(info, signal);
+    last.set(info.id, { at: performance.now(), pid: info.pid, tables });
+    return tables;
+  };
+}
+
 function counterOver(profiles: readonly ServiceProfile[], read: TableReader): ConnectionCounter {
   const serviceOfIp = new Map<string, string>();
   for (const p of profiles) for (const n of p.networks) if (n.ip) serviceOfIp.set(n.ip, p.id);
@@ -127,7 +141,7 @@ function counterOver(profiles: readonly ServiceProfile[], read: TableReader): Co
 
 /**
  * Every watched container's tables from one helper run, shared by all the services that ask within
- * `helperMaxAgeMs`: the monitor asks once per service per tick, the engine starts one container.
+ * `maxAgeMs`: the monitor asks once per service per tick, the engine starts one container.
  */
 class HelperTableReader {
   /** Container id -> the pid it was last seen with (a restarted container has a new one). */
@@ -143,7 +157,7 @@ class HelperTableReader {
     private readonly helpers: DockerRuntime["helpers"],
     options: ConnectionCounterOptions,
   ) {
-    this.maxAgeMs = options.helperMaxAgeMs ?? 3000;
+    this.maxAgeMs = options.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
     this.windowMs = options.batchWindowMs ?? 30;
     this.image = options.helperImage ?? process.env.FAULTLINE_BASE_IMAGE ?? "debian:bookworm-slim";
     this.timeoutMs = options.helperTimeoutMs ?? 10_000;

@@ -34,8 +34,8 @@ describe("monitor figures from a real engine (demo shop)", { timeout: 240_000 },
   });
 
   /** Every service's count from one counter, asked for all services at once as the monitor does. */
-  async function countAll(runtime: DockerRuntime, source: ConnectionSource, helperMaxAgeMs?: number) {
-    const choice = await connectionCounter(profiles, running, { runtime, source, helperMaxAgeMs });
+  async function countAll(runtime: DockerRuntime, source: ConnectionSource, maxAgeMs?: number) {
+    const choice = await connectionCounter(profiles, running, { runtime, source, maxAgeMs });
     if (!choice.counter) return { choice, counts: new Map<string, number | undefined>() };
     const signal = new AbortController().signal;
     const counts = new Map(
