@@ -1,7 +1,7 @@
 /**
  * What kind of service a container is, from everything discovery saw. Probe replies weigh most, then
- * log patterns, image and command, then well-known port numbers; behaviour decides for containers that
- * listen on nothing. Pure.
+ * well-known ports it really listens on, then the image name (and the command), then log patterns;
+ * behaviour decides for containers that listen on nothing. Pure.
  */
 import type {
   Classification,
@@ -20,10 +20,13 @@ export const WEIGHTS = {
   probeHttp: 0.9,
   probeGeneric: 0.5,
   nmap: 0.8,
-  log: 0.5,
+  /** A listening (not merely declared) well-known port: what the process does, but ports get reused. */
+  port: 0.5,
+  /** Names are chosen by people: a strong hint, not proof (and a tool named after a server is no server). */
   image: 0.4,
-  command: 0.4,
-  port: 0.3,
+  command: 0.35,
+  /** Scaled by the share of voting lines; logs mention other services as much as their own. */
+  log: 0.3,
   behaviour: 0.6,
 } as const;
 

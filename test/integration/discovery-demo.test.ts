@@ -33,9 +33,28 @@ describe("discovery on the demo stack", () => {
     assert.equal(byService(DEMO_SERVICES.web).classification.kind, "http");
     assert.equal(byService(DEMO_SERVICES.cache).classification.kind, "redis");
     assert.equal(byService(DEMO_SERVICES.database).classification.kind, "postgresql");
-    assert.ok(["client", "worker"].includes(byService(DEMO_SERVICES.client).classification.kind));
-    for (const p of profiles.slice(0, 3)) assert.ok(p.classification.signals.length > 0);
+    assert.equal(byService(DEMO_SERVICES.client).classification.kind, "client");
     assert.ok(progress.some((m) => /found 4 container/.test(m)));
+  });
+
+  test("each service's verdict rests on its own signals, strongest first by the issue's priority", () => {
+    const signalsOf = (service: string) => byService(service).classification.signals;
+    const has = (service: string, source: string, kind: string) =>
+      assert.ok(
+        signalsOf(service).some((x) => x.source === source && x.kind === kind),
+        `${service}: ${JSON.stringify(signalsOf(service))}`,
+      );
+    // The names say nothing (deliberately unhelpful): the protocol replies decide.
+    has(DEMO_SERVICES.web, "probe", "http");
+    has(DEMO_SERVICES.cache, "probe", "redis");
+    has(DEMO_SERVICES.database, "probe", "postgresql");
+    has(DEMO_SERVICES.client, "behaviour", "client");
+    for (const service of [DEMO_SERVICES.web, DEMO_SERVICES.cache, DEMO_SERVICES.database]) {
+      const top = [...signalsOf(service)].sort((a, b) => b.weight - a.weight)[0];
+      assert.equal(top?.source, "probe", `${service}: ${JSON.stringify(signalsOf(service))}`);
+      assert.ok(byService(service).classification.confidence >= 0.6, service);
+    }
+    assert.ok(!signalsOf(DEMO_SERVICES.client).some((x) => x.source === "probe"));
   });
 
   test("listening ports from the socket tables, with probe verdicts", () => {
@@ -74,6 +93,10 @@ describe("discovery on the demo stack", () => {
     const health = endpoints.find((e) => e.path === "/health");
     assert.equal(health?.status, 200);
     assert.ok(endpoints.every((e) => e.port === DEMO_WEB_PORT && e.latencyMs >= 0));
+    const metrics = endpoints.find((e) => e.path === "/metrics");
+    assert.equal(metrics?.status, 200, JSON.stringify(endpoints));
+    assert.equal(metrics?.prometheus, true, "/metrics is flagged as Prometheus text");
+    assert.match(metrics?.contentType ?? "", /^text\/plain/, "with the content type it was served with");
   });
 
   test("env references resolve to peers and secrets stay masked", () => {

@@ -159,6 +159,41 @@ describe("classify", () => {
   });
 });
 
+describe("signal priority: probe replies, then ports, then the image name, then log patterns", () => {
+  const logsSay = (kind: "mysql" | "redis" | "postgresql") => ({
+    kind,
+    label: kind,
+    share: 1,
+    votingLines: 20,
+  });
+  test("the weights are in that order", async () => {
+    const { WEIGHTS } = await import("../../src/discovery/classify.js");
+    assert.ok(WEIGHTS.probe > WEIGHTS.port && WEIGHTS.port > WEIGHTS.image && WEIGHTS.image > WEIGHTS.log);
+  });
+  test("a probe reply outweighs port, image and logs together saying something else", () => {
+    const c = classify(
+      input({
+        ports: [port(5432, "redis", "+PONG")],
+        image: "postgres:16",
+        logVerdict: logsSay("postgresql"),
+      }),
+    );
+    assert.equal(c.kind, "redis");
+  });
+  test("a listening well-known port outweighs the image name", () => {
+    const c = classify(input({ ports: [port(6379)], image: "mysql:8" }));
+    assert.equal(c.kind, "redis", JSON.stringify(c.signals));
+  });
+  test("the image name outweighs log patterns", () => {
+    const c = classify(input({ image: "mariadb:11", logVerdict: logsSay("redis") }));
+    assert.equal(c.kind, "mysql", JSON.stringify(c.signals));
+  });
+  test("a port outweighs log patterns", () => {
+    const c = classify(input({ ports: [port(3306)], logVerdict: logsSay("postgresql") }));
+    assert.equal(c.kind, "mysql", JSON.stringify(c.signals));
+  });
+});
+
 describe("log classifier (held-out lines, not in the corpus)", () => {
   const cases: [string, string[]][] = [
     [
