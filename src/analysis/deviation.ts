@@ -121,7 +121,7 @@ export interface DeviationInput {
   injectT: number;
   revertT: number;
   intervalMs: number;
-  /** Explicit thresholds that apply to this service. */
+  /** Explicit thresholds that apply to this service (those already breached in the baseline left out). */
   thresholds?: readonly Threshold[];
 }
 
@@ -247,17 +247,13 @@ export function serviceDeviation(input: DeviationInput): Omit<ServiceImpact, "su
     const base = thresholdValues(threshold, baseline, tickSeconds).filter(
       (v): v is number => v !== undefined && Number.isFinite(v),
     );
-    const baseBreached =
-      base.length > 0 && base.filter((v) => breaches(threshold, v)).length * 2 >= base.length;
     signals.push({
       metric: `threshold:${threshold.text}`,
       category: thresholdCategory(threshold),
       baseline: base.length ? round(median(base)) : 0,
       observed: round(worst),
       firstAtMs: rel(window[out.indexOf(true)]!.t),
-      text: `breached threshold ${threshold.text}: ${formatThresholdValue(threshold, worst)} on ${n} of ${window.length} ticks${
-        baseBreached ? " (already outside it before the fault)" : ""
-      }`,
+      text: `breached threshold ${threshold.text}: ${formatThresholdValue(threshold, worst)} on ${n} of ${window.length} ticks`,
     });
   }
 

@@ -11,7 +11,7 @@ import type { MonitorData, ServiceSample } from "../monitor/types.js";
 import type { FaultStep, RunRecord } from "../run/record.js";
 import { CONTINUOUS_METRICS, serviceDeviation } from "./deviation.js";
 import { SEVERITY_RULE, severityOf } from "./severity.js";
-import { thresholdsFor, type Threshold } from "./thresholds.js";
+import { breachedBefore, formatThresholdValue, thresholdsFor, type Threshold } from "./thresholds.js";
 import type {
   ChartSeries,
   EdgeRef,
@@ -133,6 +133,7 @@ class RunContext {
 
     const impacts = new Map<string, ServiceImpact>();
     const unclassifiedLines: { service: string; lines: number }[] = [];
+    const preBreached: string[] = [];
     for (const service of this.data.services) {
       const all = this.byService.get(service) ?? [];
       const window = all.filter((s) => s.stepId === step.faultId && s.phase !== "baseline");
@@ -141,6 +142,16 @@ class RunContext {
       let baseline = all.filter((s) => s.stepId === step.faultId && s.phase === "baseline");
       if (baseline.length < (this.options.minBaselineSamples ?? 3))
         baseline = all.filter((s) => s.phase === "baseline");
+      // A threshold the steady state itself did not keep cannot measure this fault.
+      const thresholds: Threshold[] = [];
+      for (const t of thresholdsFor(this.options.thresholds ?? [], service)) {
+        const before = breachedBefore(t, baseline, this.data.intervalMs / 1000);
+        if (!before.breached) thresholds.push(t);
+        else
+          preBreached.push(
+            `${service}: threshold ${t.text} was already breached before the fault (median ${formatThresholdValue(t, before.median!)}); not counted as impact`,
+          );
+      }
       const dev = serviceDeviation({
         service,
         baseline,
@@ -148,7 +159,7 @@ class RunContext {
         injectT: during.t,
         revertT,
         intervalMs: this.data.intervalMs,
-        thresholds: thresholdsFor(this.options.thresholds ?? [], service),
+        thresholds,
       });
       if (!dev) continue;
       const summary = [
@@ -197,6 +208,7 @@ class RunContext {
       ...impacted.flatMap((i) => i.summary.slice(0, 4)),
       ...hiddenEdges.map((e) => `hidden dependency: ${e.from} -> ${e.to} (${e.detail})`),
       ...unclassifiedLines.map((u) => lowerBoundText(u.service, u.lines)),
+      ...preBreached,
     ];
     return {
       ...base,

@@ -17,7 +17,9 @@
  * Without `service:` a threshold applies to every monitored service. A service breaches a threshold
  * when at least MIN_BREACH_TICKS ticks of a fault's window (during + recovery watch) are outside it
  * (every tick, when the window is shorter); it then counts as deviated, with a signal naming the
- * threshold. Pure; parse errors are InvalidInputError naming the threshold and the grammar.
+ * threshold. A threshold the service already breached on at least half of its baseline ticks is not
+ * the fault's doing: it is reported as such and not counted. Pure; parse errors are InvalidInputError
+ * naming the threshold and the grammar.
  */
 import { InvalidInputError } from "../errors.js";
 import { estimatedErrorLines } from "../monitor/envelope.js";
@@ -200,6 +202,21 @@ export function thresholdValues(
 export function breaches(t: Threshold, value: number | undefined): boolean {
   if (value === undefined || !Number.isFinite(value)) return false;
   return t.inclusive ? value > t.limit : value >= t.limit;
+}
+
+/** True when the steady state itself was outside the threshold (at least half of the baseline ticks). */
+export function breachedBefore(
+  t: Threshold,
+  baseline: readonly ServiceSample[],
+  tickSeconds: number,
+): { breached: boolean; median?: number } {
+  const values = thresholdValues(t, baseline, tickSeconds).filter(
+    (v): v is number => v !== undefined && Number.isFinite(v),
+  );
+  if (!values.length) return { breached: false };
+  const sorted = [...values].sort((a, b) => a - b);
+  const median = sorted[sorted.length >> 1]!;
+  return { breached: values.filter((v) => breaches(t, v)).length * 2 >= values.length, median };
 }
 
 export function formatThresholdValue(t: Threshold, value: number): string {

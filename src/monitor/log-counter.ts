@@ -1,7 +1,9 @@
 /**
  * Per-service log accounting with bounded memory: counters per tick plus a few example lines. A
  * service writing megabytes per second (or binary junk) costs at most `classifyBudget` classifications
- * per tick; the rest are only counted.
+ * per tick; the rest are only counted, as `dropped`. That count travels with every sample: analysis
+ * extrapolates error rates over it and reports say "error counts are lower bounds: N lines not
+ * classified", so a flood never passes for a quiet service.
  */
 import { maskSecretsInText } from "../util/secrets.js";
 import { classifyLine } from "./log-classifier.js";
@@ -11,7 +13,7 @@ import type { ErrorClass, LogExample, LogSummary } from "./types.js";
 type Cls = Exclude<ErrorClass, "none">;
 
 export interface LogCounterOptions {
-  /** Lines classified per tick; beyond that lines are counted as `dropped`. */
+  /** Lines classified per tick; beyond that lines are counted as `dropped` (error counts become lower bounds). */
   classifyBudget?: number;
   /** Distinct peers tracked per tick (others are folded into "other"). */
   maxPeers?: number;

@@ -78,6 +78,8 @@ export interface FaultReport {
   unclassifiedLines: { service: string; lines: number }[];
   /** Dependencies found only by impact during this fault. */
   hiddenEdges: { from: string; to: string; detail: string }[];
+  /** The fault in plain words, one finding per line (as in report.md). */
+  summary: string[];
 }
 
 export function faultReports(steps: readonly StepAnalysis[]): FaultReport[] {
@@ -102,6 +104,7 @@ export function faultReports(steps: readonly StepAnalysis[]): FaultReport[] {
     recoveredAfterMs: s.analyzed ? s.recoveredAfterMs : null,
     unclassifiedLines: (s.unclassifiedLines ?? []).map((u) => ({ ...u })),
     hiddenEdges: s.hiddenEdges.map(({ from, to, detail }) => ({ from, to, detail })),
+    summary: [...s.summary],
   }));
 }
 

@@ -171,4 +171,24 @@ describe("thresholds in the analysis", () => {
     );
     assert.equal(step.severity, "major");
   });
+
+  test("a threshold the steady state already breached is reported, not blamed on the fault", () => {
+    const { record, data } = run();
+    // Every service idles at 3-5 % CPU: cpu_percent<1 is outside the steady state before any fault.
+    const step = analyzeRun(record, data, { thresholds: parseThresholds(["cpu_percent<1"]) }).steps[0]!;
+    const baselineOnly = analyzeRun(record, data).steps[0]!;
+    assert.deepEqual(
+      step.impacted.map((i) => i.service),
+      baselineOnly.impacted.map((i) => i.service),
+    );
+    assert.equal(step.severity, baselineOnly.severity);
+    assert.ok(
+      step.summary.some((l) =>
+        /^batch: threshold cpu_percent<1 was already breached before the fault \(median \d(\.\d+)?%\); not counted as impact$/.test(
+          l,
+        ),
+      ),
+      step.summary.join("\n"),
+    );
+  });
 });
