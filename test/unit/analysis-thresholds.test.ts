@@ -6,6 +6,8 @@ import { checkThresholdServices, parseThreshold, parseThresholds } from "../../s
 import { experimentBody, parseBody } from "../../src/api/schemas.js";
 import { monitoringOptions } from "../../src/cli/commands/run.js";
 import { InvalidInputError } from "../../src/errors.js";
+import { renderHtml } from "../../src/report/html.js";
+import { renderMarkdown } from "../../src/report/markdown.js";
 import { effects, recordRun } from "../fixtures/monitor/series.js";
 
 describe("threshold grammar", () => {
@@ -131,6 +133,15 @@ describe("thresholds in the analysis", () => {
     assert.equal(signal.firstAtMs, 0);
     assert.match(signal.text, /breached threshold storefront:latency_p95_ms<200: 300 ms on 4 of 20 ticks/);
     assert.equal(storefront.recoveredAfterMs, 0);
+    // Every report names the thresholds the run was judged by.
+    assert.match(
+      renderHtml({ record, analysis: a }, ""),
+      /learned from the baseline; explicit thresholds: storefront:latency_p95_ms&lt;200/,
+    );
+    assert.match(
+      renderMarkdown({ record, analysis: a }),
+      /steady state: learned from the baseline; explicit thresholds: storefront:latency\\_p95\\_ms&lt;200/,
+    );
   });
 
   test("a limit that holds adds nothing; a threshold for another service does not apply", () => {
