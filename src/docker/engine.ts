@@ -107,7 +107,7 @@ export class DockerEngine implements DockerRuntime {
         "socketPath" in this.address ? this.address.socketPath : `${this.address.host}:${this.address.port}`;
       const hint =
         code === "EACCES"
-          ? `no permission on the Docker socket ${where}: run as root or join the docker group`
+          ? "no permission on the Docker socket: run as root or join the group that owns it (usually docker)"
           : "start the Docker engine (scripts/setup.sh does it on Debian) or set DOCKER_HOST";
       throw new EngineUnavailableError(
         `cannot reach the Docker engine at ${where} (${code ?? String(e)})`,

@@ -1,19 +1,27 @@
 /** The CLI as users run it (a child process): bad input and a missing engine end in one line and exit 2. */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
+/** The CLI in a child process; `asUser` prefixes a command (e.g. setpriv) that drops privileges first. */
 function cli(
   args: string[],
   env: Record<string, string> = {},
+  asUser: string[] = [],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
+  const argv = [process.execPath, "--import", "tsx", "src/cli/main.ts", ...args];
+  const [file, ...rest] = [...asUser, ...argv];
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
-      ["--import", "tsx", "src/cli/main.ts", ...args],
+      file!,
+      rest,
       { cwd: root, env: { ...process.env, FAULTLINE_LOG_LEVEL: "silent", ...env }, timeout: 60_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
@@ -72,4 +80,84 @@ describe("CLI bad input and missing engine", { concurrency: true }, () => {
       );
     }
   });
+
+  test("an unsupported DOCKER_HOST is refused, not silently replaced by the default socket", async () => {
+    assertOneLineFailure(
+      await cli(["discover", "--project", "whatever"], { DOCKER_HOST: "ssh://me@engine.example" }),
+      /^faultline: DOCKER_HOST "ssh:\/\/me@engine\.example" is not supported .*unix:\/\/.*tcp:\/\//,
+    );
+  });
+
+  test("DOCKER_HOST tcp:// is used: a closed port is named in the one line", async () => {
+    const probe = createServer();
+    const port = await new Promise<number>((r) =>
+      probe.listen(0, "127.0.0.1", () => r((probe.address() as AddressInfo).port)),
+    );
+    await new Promise((r) => probe.close(r));
+    assertOneLineFailure(
+      await cli(["graph", "--project", "whatever"], { DOCKER_HOST: `tcp://127.0.0.1:${port}` }),
+      new RegExp(`^faultline: cannot reach the Docker engine at 127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\)`),
+    );
+  });
 });
+
+describe("CLI against the real engine socket", () => {
+  const socket = "/var/run/docker.sock";
+  const hasEngine = existsSync(socket);
+
+  test(
+    "DOCKER_HOST unix:// is honoured: the engine found through another path",
+    { skip: !hasEngine },
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "faultline-docker-host-"));
+      try {
+        const link = join(dir, "engine.sock");
+        symlinkSync(socket, link);
+        const result = await cli(
+          [
+            "discover",
+            "--project",
+            `faultline-no-such-project-${process.pid}`,
+            "--format",
+            "json",
+            "--quiet",
+          ],
+          {
+            DOCKER_HOST: `unix://${link}`,
+          },
+        );
+        // The engine answered through the link: it listed (nothing) rather than being unreachable.
+        assertOneLineFailure(result, /^faultline: no running containers in scope/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  // Root bypasses file permissions, so the CLI runs as nobody (setpriv drops uid, gid and groups).
+  const canDrop = process.getuid?.() === 0 && hasSetpriv();
+  test(
+    "no permission on the socket: one clear line and exit code 2",
+    { skip: hasEngine && canDrop ? false : "needs root, setpriv and /var/run/docker.sock" },
+    async () => {
+      const result = await cli(
+        ["discover", "--project", "whatever"],
+        { DOCKER_HOST: `unix://${socket}`, HOME: tmpdir() },
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
+      );
+      assertOneLineFailure(
+        result,
+        /^faultline: cannot reach the Docker engine at \/var\/run\/docker\.sock \(EACCES\) \(no permission on the Docker socket: run as root or join the group that owns it/,
+      );
+    },
+  );
+});
+
+function hasSetpriv(): boolean {
+  try {
+    execFileSync("setpriv", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
