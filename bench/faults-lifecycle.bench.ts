@@ -3,7 +3,9 @@
  * same run (`docker pause` / `docker unpause`, …):
  * - inEffectMs: from the request (journal write included) to the engine confirming the change;
  * - restoredMs: from the revert request to the engine confirming the target is back;
- * - injectMs / revertMs: until faultline is done, including starting / removing the watchdog container.
+ * - injectMs / revertMs: until faultline is done, including starting / removing the watchdog container
+ *   (revertMs is the time to full revert: target back, watchdog gone, journal closed), each also as a
+ *   ratio against the same CLI commands.
  * Target: inEffect and restored within 1.2x of the CLI. The watchdog's container start is the price of a
  * dead-man switch and is reported, not hidden: it runs alongside the change, not before it.
  */
@@ -130,10 +132,15 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       metrics[`${kind}.revertMs`] = Math.round(median(ours.revert));
       baseline[`${kind}.inEffectMs`] = Math.round(median(theirs.inject));
       ratios[`${kind}.inEffectMs`] = ratio(median(ours.inEffect), median(theirs.inject));
+      // The whole of it, watchdog container start/removal included, against the same CLI commands.
+      baseline[`${kind}.injectMs`] = baseline[`${kind}.inEffectMs`]!;
+      ratios[`${kind}.injectMs`] = ratio(median(ours.inject), median(theirs.inject));
       if (theirs.revert.length) {
         metrics[`${kind}.restoredMs`] = Math.round(median(ours.restored));
         baseline[`${kind}.restoredMs`] = Math.round(median(theirs.revert));
         ratios[`${kind}.restoredMs`] = ratio(median(ours.restored), median(theirs.revert));
+        baseline[`${kind}.revertMs`] = baseline[`${kind}.restoredMs`]!;
+        ratios[`${kind}.revertMs`] = ratio(median(ours.revert), median(theirs.revert));
       }
       ctx.log(
         `${kind}: in effect ${metrics[`${kind}.inEffectMs`]} ms (docker ${baseline[`${kind}.inEffectMs`]} ms), ` +
@@ -148,7 +155,12 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     }
     await rm(stateDir, { recursive: true, force: true });
   }
-  const worst = Math.max(...Object.values(ratios));
+  // The target is on the change itself; the full inject/revert (watchdog included) is reported beside it.
+  const worst = Math.max(
+    ...Object.entries(ratios)
+      .filter(([key]) => key.endsWith(".inEffectMs") || key.endsWith(".restoredMs"))
+      .map(([, value]) => value),
+  );
   return {
     name: "faults-lifecycle",
     metrics,
@@ -158,7 +170,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     pass: worst <= MAX_RATIO,
     notes: [
       `median of ${REPEAT}; inEffect/restored include faultline's fsync'd journal writes and its state check`,
-      "injectMs/revertMs also include starting/removing the watchdog container (pause/stop/kill)",
+      "injectMs/revertMs also include starting/removing the watchdog container (pause/stop/kill); revertMs is the time to full revert",
     ],
   };
 }
