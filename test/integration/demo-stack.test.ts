@@ -14,6 +14,7 @@ import {
   demoStack,
   fetchText,
   serviceContainer,
+  steadyStateTiming,
   sumCounter,
 } from "../support/demo-stack.js";
 
@@ -83,6 +84,13 @@ describe("demo stack (examples/shop)", { timeout: 240_000 }, () => {
       assert.ok(c.health.test.length > 0, `${service} has a healthcheck`);
       assert.equal(c.labels["faultline.owned"], undefined, `${service} is a target, not faultline's own`);
     }
+  });
+
+  test("steady state (all healthy, traffic flowing) within 60 s of compose up, by container timestamps", async () => {
+    const t = await steadyStateTiming(stack.project);
+    const detail = `healthy after ${((t.healthyAt - t.upAt) / 1000).toFixed(1)} s, traffic after ${((t.trafficAt - t.upAt) / 1000).toFixed(1)} s`;
+    assert.ok(t.healthyAt > t.upAt && t.trafficAt > t.upAt, detail);
+    assert.ok(t.seconds < 60, `steady state took ${t.seconds.toFixed(1)} s: ${detail}`);
   });
 
   test("client and server are on a front network, server and its dependencies on a back one", async () => {

@@ -205,3 +205,76 @@ export async function waitForSteadyState(
   }
   throw new Error(`demo stack ${project} did not reach steady state: ${lastProblem}`);
 }
+
+// ------------------------------------------------------------------ time to steady state
+
+export interface SteadyStateTiming {
+  /** When compose up created the stack: the earliest container creation (before any StartedAt). */
+  upAt: number;
+  /** When every service was healthy: the client's first healthcheck after its first start (see below). */
+  healthyAt: number;
+  /** When client traffic first flowed: the web service's first logged API request answered 200. */
+  trafficAt: number;
+  /** max(healthyAt, trafficAt) - upAt, in seconds. */
+  seconds: number;
+}
+
+/**
+ * How long the stack took from `compose up` to steady state, reconstructed from container timestamps
+ * only, so it works for the shared stack that scripts/test.sh started minutes earlier and that other
+ * tests may have restarted since (a restart moves StartedAt, but neither Created nor the log history):
+ * - compose starts the web tier only when the datastores are healthy, and the client only when the web
+ *   tier is (depends_on: service_healthy), so the client's first start (its first log line) is after
+ *   all three were healthy, and the client itself is healthy at its first healthcheck, one interval later;
+ * - traffic flows from the first API request the web service logged as answered with 200.
+ */
+export async function steadyStateTiming(project: string): Promise<SteadyStateTiming> {
+  const containers = await Promise.all(
+    Object.values(DEMO_SERVICES).map(async (service) => {
+      const { stdout: id } = await run(
+        [
+          "docker",
+          "ps",
+          "-aq",
+          "--no-trunc",
+          "--filter",
+          `label=com.docker.compose.project=${project}`,
+          "--filter",
+          `label=com.docker.compose.service=${service}`,
+        ],
+        { timeoutMs: 10_000 },
+      );
+      const first = id.trim().split("\n")[0];
+      if (!first) throw new Error(`no container for ${service} in ${project}`);
+      const { stdout } = await run(["docker", "inspect", first], { timeoutMs: 10_000 });
+      const [raw] = JSON.parse(stdout) as [
+        { Id: string; Created: string; Config: { Healthcheck?: { Interval?: number } } },
+      ];
+      return { service, ...raw };
+    }),
+  );
+  const upAt = Math.min(...containers.map((c) => Date.parse(c.Created)));
+  const until = new Date(upAt + 180_000).toISOString();
+  const timestamped = async (id: string): Promise<{ at: number; text: string }[]> => {
+    const { stdout, stderr } = await run(["docker", "logs", "--timestamps", "--until", until, id], {
+      timeoutMs: 30_000,
+    });
+    return `${stdout}\n${stderr}`
+      .split("\n")
+      .map((line) => ({ at: Date.parse(line.slice(0, line.indexOf(" "))), text: line }))
+      .filter((l) => Number.isFinite(l.at))
+      .sort((a, b) => a.at - b.at);
+  };
+  const byService = (s: string) => containers.find((c) => c.service === s)!;
+  const client = byService(DEMO_SERVICES.client);
+  const clientLines = await timestamped(client.Id);
+  const clientFirstStart = clientLines[0]?.at;
+  if (clientFirstStart === undefined) throw new Error(`${client.service} has logged nothing yet`);
+  const intervalMs = (client.Config.Healthcheck?.Interval ?? 30e9) / 1e6;
+  const webLines = await timestamped(byService(DEMO_SERVICES.web).Id);
+  // An access-log line: `"GET /api/products HTTP/1.1" 200 512` (common log format) or `GET /api/x 200 3ms`.
+  const trafficAt = webLines.find((l) => /\b(GET|POST) \/api\/\S*(?: HTTP\/[\d.]+")? 200\b/.test(l.text))?.at;
+  if (trafficAt === undefined) throw new Error("the web service logged no API request answered 200");
+  const healthyAt = clientFirstStart + intervalMs;
+  return { upAt, healthyAt, trafficAt, seconds: (Math.max(healthyAt, trafficAt) - upAt) / 1000 };
+}
