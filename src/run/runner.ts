@@ -4,7 +4,7 @@
  * revert. Errors are collected on the step, never thrown past a revert.
  */
 import { randomUUID } from "node:crypto";
-import type { ContainerReader, DockerRuntime } from "../docker/types.js";
+import type { ContainerInfo, ContainerReader, DockerRuntime } from "../docker/types.js";
 import { isFaultlineError } from "../errors.js";
 import type { Fault, FaultContext, ResolvedService } from "../faults/fault.js";
 import type { FaultRegistry } from "../faults/registry.js";
@@ -13,11 +13,36 @@ import { sleep, withTimeout } from "../util/time.js";
 import type { FaultJournal } from "./journal.js";
 import type { RunObserver, StepContext } from "./observer.js";
 import type { ExperimentPlan, PlannedStep } from "./plan.js";
-import type { FaultStep, RunRecord } from "./record.js";
+import type { FaultKind, FaultStep, RunRecord } from "./record.js";
 
 /** Upper bound on one revert, on top of each fault's own bound: a stuck engine must not hang the run. */
 export const DEFAULT_REVERT_TIMEOUT_MS = 60_000;
 const DEFAULT_POLL_MS = 250;
+/** How often a fault's target is looked at while the fault holds: a target that dies ends its fault early. */
+const TARGET_CHECK_MS = 1_000;
+/** Kinds whose fault takes the target down itself: for them only the target's removal means it is lost. */
+const TAKES_TARGET_DOWN: ReadonlySet<FaultKind> = new Set<FaultKind>(["stop", "kill", "restart"]);
+
+/**
+ * Why a fault's target counts as lost while the fault holds it, or undefined if it is still there (pure).
+ * `seen` is the target as inspected now, or "removed" when the engine no longer knows it.
+ */
+export function targetLostReason(
+  kind: FaultKind,
+  target: { service: string; containerName: string },
+  seen: Pick<ContainerInfo, "state" | "exitCode"> | "removed",
+): string | undefined {
+  const name =
+    target.service === target.containerName
+      ? target.containerName
+      : `${target.containerName} (service ${target.service})`;
+  if (seen === "removed") return `target ${name} was removed during the ${kind} fault`;
+  if (TAKES_TARGET_DOWN.has(kind)) return undefined;
+  if (seen.state === "exited" || seen.state === "dead") {
+    return `target ${name} ${seen.state === "dead" ? "died" : `exited (code ${seen.exitCode})`} during the ${kind} fault`;
+  }
+  return undefined;
+}
 
 export interface RunnerOptions {
   runtime: DockerRuntime;
@@ -154,6 +179,7 @@ class Runner {
     let injectError: string | undefined;
     let revertError: string | undefined;
     let stepAbort: string | undefined;
+    let targetLost: string | undefined;
     try {
       await this.options.journal.intent({ ...fault.journalEntry(), runId: this.runId }, this.options.project);
       await this.hook("onBeforeInject", ctx);
@@ -163,14 +189,19 @@ class Runner {
       // A fault may only know how it was applied once injected (mechanism, side effects such as resets).
       step.description = fault.describe();
       await this.hook("onInjected", ctx);
-      stepAbort = await this.waitOrAbort(this.options.dryRun ? 0 : fault.durationMs);
+      // A target that is removed or dies mid-fault ends the fault: there is nothing left to hold.
+      stepAbort = await this.waitOrAbort(this.options.dryRun ? 0 : fault.durationMs, async () => {
+        targetLost = await this.lostTarget(fault);
+        return targetLost;
+      });
     } catch (e) {
       injectError = errorText(e);
       step.errors.push(injectError);
     } finally {
       revertError = await this.revert(ctx, fault, faultCtx);
     }
-    await this.noteVanishedTarget(step, this.options.runtime);
+    if (targetLost) step.errors.push(targetLost);
+    else await this.noteVanishedTarget(step, this.options.runtime);
 
     if (revertError) step.outcome = { status: "revert-failed", error: revertError };
     else if (injectError) step.outcome = { status: "injection-failed", error: injectError };
@@ -208,6 +239,24 @@ class Runner {
     return failure;
   }
 
+  /** Why the fault's target is lost (removed, or dead when the fault did not take it down), if it is. */
+  private async lostTarget(fault: Fault): Promise<string | undefined> {
+    try {
+      return targetLostReason(
+        fault.kind,
+        fault.target,
+        await this.options.runtime.inspect(fault.target.containerId),
+      );
+    } catch (e) {
+      if (isFaultlineError(e) && e.code === "TARGET_NOT_FOUND") {
+        return targetLostReason(fault.kind, fault.target, "removed");
+      }
+      // The engine not answering one inspect is no reason to end a fault.
+      log.debug({ err: e, faultId: fault.id }, "could not look at the fault's target");
+      return undefined;
+    }
+  }
+
   /** A target removed mid-fault is not an error of faultline's, but the report must say so. */
   private async noteVanishedTarget(step: FaultStep, reader: ContainerReader): Promise<void> {
     if (this.options.dryRun) return;
@@ -220,13 +269,25 @@ class Runner {
     }
   }
 
-  /** Waits `ms`, returning early with a reason when the run is aborted. */
-  private async waitOrAbort(ms: number): Promise<string | undefined> {
+  /**
+   * Waits `ms`, returning early with a reason when the run is aborted or, once a second, when `watch`
+   * (the fault's target) gives one. Only a run abort ends the whole run; `watch` ends this wait alone.
+   */
+  private async waitOrAbort(
+    ms: number,
+    watch?: () => Promise<string | undefined>,
+  ): Promise<string | undefined> {
     const end = Date.now() + ms;
     const poll = this.options.pollIntervalMs ?? DEFAULT_POLL_MS;
+    let nextWatch = Date.now() + TARGET_CHECK_MS;
     for (;;) {
       const reason = await this.checkAbort();
       if (reason) return reason;
+      if (watch && Date.now() >= nextWatch) {
+        const lost = await watch();
+        if (lost) return lost;
+        nextWatch = Date.now() + TARGET_CHECK_MS;
+      }
       const left = end - Date.now();
       if (left <= 0) return undefined;
       await sleep(Math.min(left, poll), this.signal);

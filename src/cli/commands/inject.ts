@@ -126,16 +126,23 @@ async function inject(options: InjectOptions): Promise<void> {
       signal: guard.signal,
       observer: options.dryRun ? undefined : consoleObserver(),
     });
-    failOnOutcome(record);
+    failOnOutcome(record, guard.signal.aborted);
   } finally {
     guard.dispose();
   }
   if (guard.exitCode !== undefined) process.exitCode = guard.exitCode;
 }
 
-function failOnOutcome(record: RunRecord): void {
+function failOnOutcome(record: RunRecord, signalled: boolean): void {
   const outcome = record.steps[0]?.outcome;
   if (outcome?.status === "injection-failed") throw new FaultInjectionError(outcome.error);
+  // Cut short by something other than the user's signal: its target was removed or died mid-fault.
+  if (outcome?.status === "aborted" && !signalled) {
+    throw new FaultInjectionError(
+      outcome.reason,
+      outcome.reverted ? "the fault ended with it; nothing of it is left" : undefined,
+    );
+  }
   if (outcome?.status === "revert-failed") {
     throw new FaultRevertError(outcome.error, "run `faultline revert` to retry; the journal still holds it");
   }
