@@ -26,7 +26,7 @@ import type {
   StatsOptions,
   TransportProtocol,
 } from "./types.js";
-import { COMPOSE_LABELS, LABELS } from "./types.js";
+import { COMPOSE_LABELS, LABELS, sparseContainerInfo } from "./types.js";
 import { LogTailCollector } from "./log-tail.js";
 import { splitDockerStream } from "./stream.js";
 import { listFilesRecursively } from "./files.js";
@@ -526,25 +526,15 @@ export function fromListing(summary: Docker.ContainerInfo, error: unknown): Cont
   const service = labels[COMPOSE_LABELS.service];
   const listed = summary.State as ContainerState;
   const detail = error instanceof Error ? error.message : String(error);
-  return {
+  return sparseContainerInfo({
     id: summary.Id,
     name: (summary.Names?.[0] ?? summary.Id.slice(0, 12)).replace(/^\//, ""),
     image: summary.Image,
     imageId: summary.ImageID,
     command: summary.Command ? [summary.Command] : [],
-    entrypoint: [],
     state: gone ? "gone" : listed,
-    pid: 0,
-    startedAt: "",
-    finishedAt: "",
-    exitCode: 0,
-    restartCount: 0,
-    restartPolicy: "no",
-    health: { status: "none", failingStreak: 0, test: [] },
     labels,
-    env: [],
     compose: project && service ? { project, service } : undefined,
-    hostname: "",
     networkMode: summary.HostConfig?.NetworkMode ?? "default",
     networks: Object.entries(summary.NetworkSettings?.Networks ?? {}).map(([name, n]) => ({
       name,
@@ -552,15 +542,10 @@ export function fromListing(summary: Docker.ContainerInfo, error: unknown): Cont
       ip: n.IPAddress ?? "",
       aliases: [],
     })),
-    exposedPorts: [],
-    publishedPorts: [],
-    cgroupParent: "",
-    memoryLimit: 0,
-    nanoCpus: 0,
     problem: gone
       ? `removed after it was listed (was ${listed}): only the listing's facts are known`
       : `listed as ${listed} but could not be inspected: ${detail}`,
-  };
+  });
 }
 
 function parsePortKey(key: string): { port: number; protocol: TransportProtocol } {

@@ -87,6 +87,38 @@ export interface ContainerInfo {
   problem?: string;
 }
 
+/**
+ * A ContainerInfo with only what is known filled in: for records built from something thinner than an
+ * inspect (a listing, a simulated helper). Unknown facts take their "nothing" values.
+ */
+export function sparseContainerInfo(
+  known: Pick<ContainerInfo, "id" | "name" | "image" | "state"> & Partial<ContainerInfo>,
+): ContainerInfo {
+  return {
+    imageId: "",
+    command: [],
+    entrypoint: [],
+    pid: 0,
+    startedAt: "",
+    finishedAt: "",
+    exitCode: 0,
+    restartCount: 0,
+    restartPolicy: "no",
+    health: { status: "none", failingStreak: 0, test: [] },
+    labels: {},
+    env: [],
+    hostname: "",
+    networkMode: "",
+    networks: [],
+    exposedPorts: [],
+    publishedPorts: [],
+    cgroupParent: "",
+    memoryLimit: 0,
+    nanoCpus: 0,
+    ...known,
+  };
+}
+
 /** Which containers a command works on. Always narrowed to running-or-paused, never faultline's own. */
 export interface ContainerSelector {
   /** docker-compose project name. */

@@ -23,6 +23,7 @@ import type {
   HelperSpec,
   ImageStore,
 } from "../docker/types.js";
+import { sparseContainerInfo } from "../docker/types.js";
 import { OperationTimeoutError, TargetNotFoundError } from "../errors.js";
 
 /** What a simulated network agent prints, as the real one does (see images/agent/fl-agent.py). */
@@ -326,32 +327,17 @@ export function dryRunRuntime(real: DockerRuntime, onCall: (call: string) => voi
 
 /** The engine's view of a simulated helper: only what faults read (state, name, labels). */
 function simulatedInfo(h: SimulatedHelper): ContainerInfo {
-  return {
+  return sparseContainerInfo({
     id: h.id,
     name: h.spec.name ?? h.id,
     image: h.spec.image,
-    imageId: "",
     command: h.spec.cmd,
-    entrypoint: [],
     state: h.state === "running" ? "running" : "exited",
-    pid: 0,
-    startedAt: "",
-    finishedAt: "",
-    exitCode: 0,
-    restartCount: 0,
-    restartPolicy: "no",
-    health: { status: "none", failingStreak: 0, test: [] },
     labels: { "faultline.owned": "true", "faultline.role": h.spec.role, ...h.spec.labels },
     env: h.spec.env ?? [],
-    hostname: "",
     networkMode: h.spec.networkMode ?? "",
-    networks: [],
-    exposedPorts: [],
-    publishedPorts: [],
     cgroupParent: h.spec.cgroupParent ?? "",
-    memoryLimit: 0,
-    nanoCpus: 0,
-  };
+  });
 }
 
 /** Helper container as a docker command line; long inline scripts and agent specs are elided. */
