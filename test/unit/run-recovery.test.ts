@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { JournalFaultEntry } from "../../src/faults/fault.js";
+import { CLEANUP_TIMEOUT_MS, cleanupHelperSpec } from "../../src/faults/network/agent-runner.js";
 import type { JournalOwner, JournalRecord, PendingFault } from "../../src/run/journal.js";
 import {
   deadRunsOf,
@@ -133,4 +134,31 @@ test("namespacesToSweep: one container per namespace, running or paused, never e
       { joinId: "elsewhere", name: "/joined" },
     ],
   );
+});
+
+test("a cleanup agent started while replaying a long-expired fault is not swept as expired", () => {
+  const now = 1_764_072_000_000;
+  const faultDeadline = now - 3_600_000;
+  const spec = cleanupHelperSpec(
+    "target-id",
+    { faultId: "latency-0a0b0c0d", marks: { comment: "c", chain: "x", ifb: "i" }, revert: [] },
+    { runId: "run-dead", faultId: "latency-0a0b0c0d", targetId: "target-id" },
+    now,
+  );
+  const labels: Record<string, string> = {
+    "faultline.owned": "true",
+    "faultline.role": spec.role,
+    ...spec.labels,
+  };
+  assert.notEqual(labels["faultline.deadline"], String(faultDeadline), "not the fault's own deadline");
+  const ctx = (at: number) => ({
+    now: at,
+    deadRuns: new Set(["run-dead"]),
+    revertedFaults: new Set<string>(),
+  });
+  // Another faultline starting while the cleanup runs (up to its whole timeout) leaves it alone...
+  assert.equal(helperRemovalReason({ labels }, ctx(now + 1)), undefined);
+  assert.equal(helperRemovalReason({ labels }, ctx(now + CLEANUP_TIMEOUT_MS)), undefined);
+  // ...and one long after it should have finished removes what a crash left behind.
+  assert.match(helperRemovalReason({ labels }, ctx(now + 10 * CLEANUP_TIMEOUT_MS)) ?? "", /deadline/);
 });

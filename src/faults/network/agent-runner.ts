@@ -42,6 +42,10 @@ const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 15_000;
 const FOLLOW_OPEN_TIMEOUT_MS = 2_000;
 const REMOVAL_TIMEOUT_MS = 10_000;
+/** How long a one-shot cleanup agent may run before it is killed. */
+export const CLEANUP_TIMEOUT_MS = 30_000;
+/** Slack beyond its timeout before another faultline's expiry sweep may treat a cleanup agent as stale. */
+const CLEANUP_DEADLINE_SLACK_MS = 10_000;
 
 /** The helper spec of an agent in `targetId`'s network namespace (pure; unit-tested). */
 export function agentHelperSpec(
@@ -185,6 +189,25 @@ export async function stopAgent(runtime: DockerRuntime, id: string): Promise<Sto
 }
 
 /**
+ * The one-shot cleanup agent's spec (pure). Its deadline label is its own (now + its timeout), never the
+ * fault's: a cleanup usually runs after the fault's deadline (journal replay), and a label already in the
+ * past would let any other faultline starting meanwhile sweep it as expired mid-cleanup.
+ */
+export function cleanupHelperSpec(
+  targetId: string,
+  spec: Pick<AgentRunSpec, "faultId" | "marks" | "revert">,
+  labels: Omit<AgentLabels, "deadlineMs">,
+  now: number,
+): HelperSpec {
+  return agentHelperSpec(
+    targetId,
+    ["fl-agent", "cleanup", JSON.stringify(spec)],
+    { ...labels, deadlineMs: now + CLEANUP_TIMEOUT_MS + CLEANUP_DEADLINE_SLACK_MS },
+    "probe",
+  );
+}
+
+/**
  * Runs a one-shot agent that undoes a fault from its revert commands and sweeps every rule, chain and
  * ifb carrying its marks: for agents that died without reverting. Throws FaultRevertError if rules remain.
  */
@@ -192,17 +215,14 @@ export async function cleanupInNamespace(
   runtime: DockerRuntime,
   targetId: string,
   spec: Pick<AgentRunSpec, "faultId" | "marks" | "revert">,
-  labels: AgentLabels,
+  labels: Omit<AgentLabels, "deadlineMs">,
 ): Promise<void> {
   const target = await runtime.inspect(targetId).catch(() => undefined);
   // Rules live in the target's namespace: if it is gone or stopped, so are they.
   if (!target || (target.state !== "running" && target.state !== "paused")) return;
-  const result = await runtime.helpers.run(
-    agentHelperSpec(targetId, ["fl-agent", "cleanup", JSON.stringify(spec)], labels, "probe"),
-    {
-      timeoutMs: 30_000,
-    },
-  );
+  const result = await runtime.helpers.run(cleanupHelperSpec(targetId, spec, labels, Date.now()), {
+    timeoutMs: CLEANUP_TIMEOUT_MS,
+  });
   const verdict = findMarker(result.stdout, "FAULTLINE-CLEANED");
   const leftovers = (verdict?.leftovers as string[] | undefined) ?? [];
   if (!verdict || leftovers.length) {

@@ -208,7 +208,10 @@ export async function revertNetwork(runtime: DockerRuntime, entry: JournalFaultE
   const prefix = undo.chainPrefix ?? chainPrefix(entry.faultId.split("-").pop() ?? "");
   const ids = new Set(entry.helperContainerIds);
   // An agent started just before a crash may not be in the journal yet: its labels still name the fault.
-  const labelled = await runtime.helpers.listOwned([`faultline.fault=${entry.faultId}`]).catch(() => []);
+  // Agents only: a cleanup agent another faultline runs for the same fault is not this fault's agent.
+  const labelled = await runtime.helpers
+    .listOwned([`faultline.fault=${entry.faultId}`, "faultline.role=agent"])
+    .catch(() => []);
   for (const c of labelled) ids.add(c.id);
   let clean = ids.size > 0;
   const details: string[] = [];
@@ -223,12 +226,7 @@ export async function revertNetwork(runtime: DockerRuntime, entry: JournalFaultE
       runtime,
       entry.target.containerId,
       { faultId: entry.faultId, marks: faultMarks(entry.faultId, prefix), revert: undo.revert ?? [] },
-      {
-        runId: entry.runId,
-        faultId: entry.faultId,
-        targetId: entry.target.containerId,
-        deadlineMs: entry.deadline,
-      },
+      { runId: entry.runId, faultId: entry.faultId, targetId: entry.target.containerId },
     );
   } catch (e) {
     if (e instanceof FaultRevertError) throw e;
