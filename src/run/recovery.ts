@@ -7,12 +7,15 @@
  */
 import { hostname } from "node:os";
 import type { ContainerInfo, DockerRuntime } from "../docker/types.js";
-import { LABELS } from "../docker/types.js";
+import { COMPOSE_LABELS, LABELS } from "../docker/types.js";
 import { isFaultlineError } from "../errors.js";
 import { ensureAgentImage } from "../faults/agent.js";
 import type { JournalFaultEntry } from "../faults/fault.js";
+import { restoreLifecycle } from "../faults/lifecycle.js";
 import { sweepNamespace } from "../faults/network/agent-runner.js";
 import type { FaultRegistry } from "../faults/registry.js";
+import type { WatchdogAction } from "../faults/watchdog.js";
+import { WATCHDOG_SWEEP_MARGIN_MS, watchdogGuard } from "../faults/watchdog.js";
 import { log } from "../util/log.js";
 import { withTimeout } from "../util/time.js";
 import type { Journal, JournalOwner, JournalRecord, PendingFault } from "./journal.js";
@@ -88,33 +91,87 @@ export function selectForRecovery(
   );
 }
 
+export interface HelperSweepContext {
+  now: number;
+  deadRuns: ReadonlySet<string>;
+  /** Faults reverted by this recovery (or named by an explicit revert). */
+  revertedFaults: ReadonlySet<string>;
+  /** Faults whose revert this recovery tried and failed: their watchdog is the only switch left. */
+  failedFaults?: ReadonlySet<string>;
+  /** Faults the journal already shows reverted. */
+  closedFaults?: ReadonlySet<string>;
+  /** Explicit revert: container ids in the project's scope, or "all" with no project given. */
+  explicitTargets?: ReadonlySet<string> | "all";
+}
+
 /** Why a helper container should go, or undefined to leave it (pure). */
 export function helperRemovalReason(
   helper: Pick<ContainerInfo, "labels">,
-  context: {
-    now: number;
-    deadRuns: ReadonlySet<string>;
-    revertedFaults: ReadonlySet<string>;
-    /** Explicit revert: container ids in the project's scope, or "all" with no project given. */
-    explicitTargets?: ReadonlySet<string> | "all";
-  },
+  context: HelperSweepContext,
 ): string | undefined {
   const labels = helper.labels;
-  if (!FAULT_HELPER_ROLES.has(labels[LABELS.role] ?? "")) {
+  const role = labels[LABELS.role] ?? "";
+  if (!FAULT_HELPER_ROLES.has(role)) {
     const deadline = parseDeadline(labels[LABELS.deadline]);
     return deadline !== undefined && deadline < context.now ? "its deadline has passed" : undefined;
   }
   const fault = labels[LABELS.fault];
   const run = labels[LABELS.run];
   const target = labels[LABELS.target];
-  if (fault && context.revertedFaults.has(fault)) return "its fault was reverted";
-  if (run && context.deadRuns.has(run)) return "the run that started it is no longer running";
+  // A watchdog's deadline is when it starts acting, and it keeps trying for a while: only past that
+  // window (and grace) has it failed. Until then it may be the one thing restoring its target.
   const deadline = parseDeadline(labels[LABELS.deadline]);
-  if (deadline !== undefined && deadline < context.now) return "its deadline has passed";
+  const expiresAt =
+    deadline === undefined ? undefined : deadline + (role === "watchdog" ? WATCHDOG_SWEEP_MARGIN_MS : 0);
+  const expired = expiresAt !== undefined && expiresAt < context.now;
+  if (fault && context.revertedFaults.has(fault)) return "its fault was reverted";
+  if (role === "watchdog" && fault && context.failedFaults?.has(fault)) {
+    return expired ? "its deadline has passed" : undefined;
+  }
+  if (run && context.deadRuns.has(run)) return "the run that started it is no longer running";
+  if (expired) return "its deadline has passed";
   if (context.explicitTargets === "all") return "explicit revert";
   if (target && context.explicitTargets?.has(target)) return "explicit revert of its target's project";
   return undefined;
 }
+
+/**
+ * The restore a watchdog the sweep is about to remove was there to make (pure): unless its fault is known
+ * reverted, removing it without making its call could leave its target paused or stopped for good. The
+ * call comes from the watchdog's labels (or command), else from the journal's entry for its fault.
+ */
+export function watchdogRestoreFor(
+  helper: Pick<ContainerInfo, "labels"> & { command?: string[] },
+  context: Pick<HelperSweepContext, "revertedFaults" | "closedFaults">,
+  journalActions: ReadonlyMap<string, WatchdogAction> = new Map(),
+): { targetId: string; action: WatchdogAction } | undefined {
+  const labels = helper.labels;
+  if (labels[LABELS.role] !== "watchdog") return undefined;
+  const fault = labels[LABELS.fault];
+  if (fault && (context.revertedFaults.has(fault) || context.closedFaults?.has(fault))) return undefined;
+  const guard = watchdogGuard(helper);
+  if (guard) return guard;
+  const action = fault ? journalActions.get(fault) : undefined;
+  const targetId = labels[LABELS.target];
+  return action && targetId ? { targetId, action } : undefined;
+}
+
+/** The call undoing each journalled lifecycle fault that has a watchdog, by fault id. */
+export function watchdogActionsOf(records: readonly JournalRecord[]): Map<string, WatchdogAction> {
+  const actions = new Map<string, WatchdogAction>();
+  for (const r of records) {
+    if (r.type !== "intent" && r.type !== "update") continue;
+    const action = WATCHDOG_ACTIONS[r.entry.kind];
+    if (action) actions.set(r.entry.faultId, action);
+  }
+  return actions;
+}
+
+const WATCHDOG_ACTIONS: Partial<Record<string, WatchdogAction>> = {
+  pause: "unpause",
+  stop: "start",
+  kill: "start",
+};
 
 /** Runs whose owning process is gone, from every intent the journal holds. */
 export function deadRunsOf(
@@ -167,33 +224,57 @@ export async function recover(options: RecoveryOptions): Promise<RecoveryReport>
     inScope = await runtime.list({ ...(options.project ? { project: options.project } : {}), all: true });
     explicitTargets = options.project ? new Set(inScope.map((c) => c.id)) : "all";
   }
-  const context = {
+  const context: HelperSweepContext = {
     now: options.now ?? Date.now(),
     deadRuns: deadRunsOf(records, alive),
     revertedFaults: new Set([
       ...report.reverted.map((e) => e.faultId),
       ...(options.faultId ? [options.faultId] : []),
     ]),
+    failedFaults: new Set(report.failed.map((f) => f.entry.faultId)),
+    closedFaults: new Set(records.flatMap((r) => (r.type === "reverted" ? [r.faultId] : []))),
     explicitTargets,
   };
+  const journalActions = watchdogActionsOf(records);
   for (const helper of await runtime.helpers.listOwned()) {
-    const reason = helperRemovalReason(helper, context);
-    if (!reason) continue;
-    try {
-      await removeHelper(runtime, helper);
-      report.helpersRemoved.push({
-        id: helper.id,
-        name: helper.name,
-        role: helper.labels[LABELS.role] ?? "",
-        reason,
-      });
-    } catch (e) {
-      log.warn({ helper: helper.name, err: e }, "could not remove a leftover helper container");
-    }
+    await sweepHelper(runtime, helper, context, journalActions, report);
   }
   // Last: the agents stopped above have removed their own rules; what remains has no agent left.
   await sweepNamespaces(runtime, namespacesToSweep(inScope), report);
   return report;
+}
+
+/**
+ * Removes one helper if the sweep should (recording why in the report); a watchdog whose call may not
+ * have been made is made to do its job first: its target is unpaused or started, then it goes.
+ */
+export async function sweepHelper(
+  runtime: DockerRuntime,
+  helper: ContainerInfo,
+  context: HelperSweepContext,
+  journalActions: ReadonlyMap<string, WatchdogAction>,
+  report: RecoveryReport,
+): Promise<void> {
+  let reason = helperRemovalReason(helper, context);
+  if (!reason) return;
+  try {
+    const restore = watchdogRestoreFor(helper, context, journalActions);
+    if (restore) {
+      // Its call first, then its removal (restoreLifecycle's order): a failure keeps the watchdog.
+      if (!(await restoreInsteadOfWatchdog(runtime, helper, restore, report))) return;
+      reason += `; the sweep made its ${restore.action} call itself`;
+    } else {
+      await removeHelper(runtime, helper);
+    }
+    report.helpersRemoved.push({
+      id: helper.id,
+      name: helper.name,
+      role: helper.labels[LABELS.role] ?? "",
+      reason,
+    });
+  } catch (e) {
+    log.warn({ helper: helper.name, err: e }, "could not remove a leftover helper container");
+  }
 }
 
 /**
@@ -247,6 +328,49 @@ async function sweepNamespaces(
     }
   };
   await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, targets.length) }, worker));
+}
+
+/**
+ * Does what a watchdog about to be removed was there to do (unpause or start its target, only if the
+ * target is still paused or down), then removes it. False, with the failure reported, if the target
+ * could not be restored: the watchdog then stays, since it may still succeed.
+ */
+async function restoreInsteadOfWatchdog(
+  runtime: DockerRuntime,
+  watchdog: ContainerInfo,
+  restore: { targetId: string; action: WatchdogAction },
+  report: RecoveryReport,
+): Promise<boolean> {
+  const target = await runtime.inspect(restore.targetId).catch(() => undefined);
+  const name = target?.name.replace(/^\//, "") ?? restore.targetId.slice(0, 12);
+  const entry: JournalFaultEntry = {
+    faultId: watchdog.labels[LABELS.fault] ?? `watchdog-${watchdog.id.slice(0, 12)}`,
+    runId: watchdog.labels[LABELS.run] ?? "",
+    kind: restore.action === "unpause" ? "pause" : "stop",
+    target: {
+      service: target?.labels[COMPOSE_LABELS.service] ?? name,
+      containerId: restore.targetId,
+      containerName: name,
+    },
+    options: {},
+    mechanism: "docker-api",
+    helperContainerIds: [watchdog.id],
+    deadline: parseDeadline(watchdog.labels[LABELS.deadline]) ?? 0,
+    undo: { stateBefore: "running" },
+  };
+  try {
+    await withTimeout(restoreLifecycle(entry, runtime), REVERT_TIMEOUT_MS, `${restore.action} of ${name}`);
+    log.info(
+      { target: name, action: restore.action, watchdog: watchdog.name },
+      "removed a watchdog that had not restored its target, and restored it",
+    );
+    return true;
+  } catch (e) {
+    const error = isFaultlineError(e) ? e.toUserLine() : e instanceof Error ? e.message : String(e);
+    report.failed.push({ entry, error });
+    log.error({ target: name, err: e }, "a watchdog's target could not be restored; the watchdog stays");
+    return false;
+  }
 }
 
 /** Stops first, so an agent gets its SIGTERM and removes its rules; then removes. */

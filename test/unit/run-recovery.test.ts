@@ -4,12 +4,21 @@ import type { JournalFaultEntry } from "../../src/faults/fault.js";
 import { CLEANUP_TIMEOUT_MS, cleanupHelperSpec } from "../../src/faults/network/agent-runner.js";
 import type { JournalOwner, JournalRecord, PendingFault } from "../../src/run/journal.js";
 import {
+  WATCHDOG_ACTING_WINDOW_MS,
+  WATCHDOG_SWEEP_MARGIN_MS,
+  watchdogGuard,
+  watchdogSpec,
+} from "../../src/faults/watchdog.js";
+import type { HelperSweepContext } from "../../src/run/recovery.js";
+import {
   deadRunsOf,
   helperRemovalReason,
   isOwnerAlive,
   namespacesToSweep,
   parseDeadline,
   selectForRecovery,
+  watchdogActionsOf,
+  watchdogRestoreFor,
 } from "../../src/run/recovery.js";
 import { hostname } from "node:os";
 
@@ -161,4 +170,101 @@ test("a cleanup agent started while replaying a long-expired fault is not swept 
   assert.equal(helperRemovalReason({ labels }, ctx(now + CLEANUP_TIMEOUT_MS)), undefined);
   // ...and one long after it should have finished removes what a crash left behind.
   assert.match(helperRemovalReason({ labels }, ctx(now + 10 * CLEANUP_TIMEOUT_MS)) ?? "", /deadline/);
+});
+
+describe("lifecycle watchdogs and the startup sweep", () => {
+  const NOW = 1_764_072_000_000;
+  const request = (deadline: number) => ({
+    runId: "run-dead",
+    faultId: "f-paused",
+    targetContainerId: "target-1",
+    action: "unpause" as const,
+    deadline,
+  });
+  const asHelper = (spec: ReturnType<typeof watchdogSpec>) => ({
+    labels: { "faultline.owned": "true", "faultline.role": spec.role, ...spec.labels } as Record<
+      string,
+      string
+    >,
+    command: spec.cmd,
+  });
+  const ctx = (extra: Partial<HelperSweepContext> = {}): HelperSweepContext => ({
+    now: NOW,
+    deadRuns: new Set<string>(),
+    revertedFaults: new Set<string>(),
+    ...extra,
+  });
+
+  test("a watchdog just past its deadline is acting, not expired: the sweep leaves it", () => {
+    const dog = asHelper(watchdogSpec(request(NOW - 1_000)));
+    assert.equal(helperRemovalReason(dog, ctx()), undefined);
+    assert.equal(helperRemovalReason(dog, ctx({ now: NOW + WATCHDOG_ACTING_WINDOW_MS })), undefined);
+    // An agent at the same point is expired: it reverts on its own SIGTERM.
+    const agent = { labels: { ...dog.labels, "faultline.role": "agent" } };
+    assert.match(helperRemovalReason(agent, ctx()) ?? "", /deadline/);
+  });
+
+  test("past its acting window and grace, the watchdog is expired", () => {
+    const dog = asHelper(watchdogSpec(request(NOW - WATCHDOG_SWEEP_MARGIN_MS - 1)));
+    assert.match(helperRemovalReason(dog, ctx()) ?? "", /deadline/);
+    assert.ok(WATCHDOG_SWEEP_MARGIN_MS > WATCHDOG_ACTING_WINDOW_MS);
+  });
+
+  test("the watchdog ends itself once its acting window is over (an alarm), so one left later is stuck", () => {
+    const script = watchdogSpec(request(NOW)).cmd[2] ?? "";
+    assert.match(script, new RegExp(`alarm\\(${WATCHDOG_ACTING_WINDOW_MS / 1000}\\)`));
+    assert.match(script, /for my \$try \(1 \.\. 10\)/);
+  });
+
+  test("the watchdog of a fault whose revert just failed stays, even with its run dead", () => {
+    const dog = asHelper(watchdogSpec(request(NOW + 60_000)));
+    const failed = ctx({ deadRuns: new Set(["run-dead"]), failedFaults: new Set(["f-paused"]) });
+    assert.equal(helperRemovalReason(dog, failed), undefined);
+    assert.match(helperRemovalReason(dog, ctx({ deadRuns: new Set(["run-dead"]) })) ?? "", /no longer/);
+  });
+
+  test("a removed watchdog's call is made by the sweep unless its fault is known reverted", () => {
+    const dog = asHelper(watchdogSpec(request(NOW - WATCHDOG_SWEEP_MARGIN_MS - 1)));
+    assert.deepEqual(watchdogRestoreFor(dog, ctx()), { targetId: "target-1", action: "unpause" });
+    assert.equal(watchdogRestoreFor(dog, ctx({ revertedFaults: new Set(["f-paused"]) })), undefined);
+    assert.equal(watchdogRestoreFor(dog, ctx({ closedFaults: new Set(["f-paused"]) })), undefined);
+    assert.equal(watchdogRestoreFor({ labels: { "faultline.role": "agent" } }, ctx()), undefined);
+  });
+
+  test("the call comes from the labels, else the command's engine path, else the journal", () => {
+    const start = watchdogSpec({ ...request(NOW), action: "start" });
+    assert.deepEqual(watchdogGuard({ labels: start.labels ?? {}, command: start.cmd }), {
+      targetId: "target-1",
+      action: "start",
+    });
+    // A watchdog started before the action label existed: its command still names the call.
+    const oldLabels = { "faultline.role": "watchdog", "faultline.fault": "f-old" };
+    assert.deepEqual(
+      watchdogRestoreFor(
+        { labels: oldLabels, command: ["perl", "-e", "…", "1", "/containers/abc/start"] },
+        ctx(),
+      ),
+      { targetId: "abc", action: "start" },
+    );
+    // Nothing on the container says it: the journal's entry for its fault does.
+    const journal = watchdogActionsOf([
+      {
+        type: "intent",
+        at: "",
+        owner: DEAD,
+        entry: { faultId: "f-old", kind: "pause" } as JournalFaultEntry,
+      },
+      {
+        type: "intent",
+        at: "",
+        owner: DEAD,
+        entry: { faultId: "f-net", kind: "latency" } as JournalFaultEntry,
+      },
+    ]);
+    assert.deepEqual([...journal], [["f-old", "unpause"]]);
+    assert.deepEqual(
+      watchdogRestoreFor({ labels: { ...oldLabels, "faultline.target": "t9" } }, ctx(), journal),
+      { targetId: "t9", action: "unpause" },
+    );
+  });
 });
