@@ -21,6 +21,8 @@ interface Rule {
   phrases: string[];
   /** Patterns matched against the raw line, for shapes words lose (status codes in access logs). */
   patterns?: RegExp[];
+  /** The line says the process died (outranks the cause it names, except running out of memory). */
+  fatal?: true;
 }
 
 // Order matters: the first matching rule wins, most specific first.
@@ -37,6 +39,27 @@ const RULES: Rule[] = [
       "memoryerror",
       "javascript heap out of memory",
       "oom command not allowed",
+    ],
+  },
+  {
+    // The process (or its thread) died: what runtimes print as they go down, not what apps log about an
+    // error they handled ("Uncaught exception GET /api" from a web framework is not here). It outranks
+    // the cause it names: "panic: dial tcp …: connection refused" is a crash attributed to that peer.
+    class: "crash",
+    fatal: true,
+    phrases: [
+      "segmentation fault",
+      "sigsegv",
+      "core dumped",
+      "fatal python error",
+      "unhandledpromiserejection",
+      "terminate called after throwing",
+    ],
+    patterns: [
+      /^(?:panic|fatal error): /,
+      /^Exception in thread "/,
+      /^Unhandled exception\. /,
+      /\bthread '[^']*' panicked at\b/,
     ],
   },
   {
@@ -131,20 +154,26 @@ const RULES: Rule[] = [
       "segmentation fault",
       "sigsegv",
       "core dumped",
-      "uncaught exception",
-      "unhandled exception",
       "unhandledpromiserejection",
       "fatal error",
       "fatal",
       "exception in thread",
       "stack trace",
     ],
-    patterns: [/^\s+at\s+\S+.*[(:]\d+/, /^\s*File\s+"[^"]+",\s+line\s+\d+/],
+    // Not "uncaught exception": web frameworks log that for a request whose handler raised, and the
+    // process lives on; it reads as an error, and its traceback's cause decides the record.
+    // A frame line alone (`  File "…", line 42`, `    at …`) says where, not what: the record it belongs
+    // to is classified as a whole (log-records.ts), by its most specific cause.
   },
   {
     class: "error",
     phrases: ["error", "err", "exception", "failed", "failure", "critical", "crit", "emerg", "severe"],
   },
+];
+
+/** Error classes from most to least specific: a record with several takes the first. */
+export const CLASS_SPECIFICITY: readonly Exclude<ErrorClass, "none">[] = [
+  ...new Set(RULES.filter((r) => !r.fatal).map((r) => r.class)),
 ];
 
 /** Phrases that look like errors but say there are none ("0 errors", "error_count=0"). */
@@ -161,6 +190,8 @@ export interface LineClass {
   class: ErrorClass;
   /** Service id when resolvable, else the host (or host:port) as written; undefined when none. */
   peer?: string;
+  /** The line says the process died (a panic, a segfault, an uncaught exception ending a thread). */
+  fatal?: true;
 }
 
 /** True for lines that are mostly not text (binary junk): they are counted but never classified. */
@@ -186,21 +217,28 @@ export function classifyLine(raw: string, peers?: PeerResolver, self?: string): 
   const line = raw.length > MAX_CLASSIFIED_LENGTH ? raw.slice(0, MAX_CLASSIFIED_LENGTH) : raw;
   const tokens = tokenizer.tokenize(line);
   const text = words(tokens);
-  const cls = matchRule(line, text);
-  if (cls === "none") return { class: "none" };
+  const rule = matchRule(line, text);
+  if (!rule) return { class: "none" };
   const peer = peers ? findPeer(tokens, peers, self, clientAddress(line)) : undefined;
-  return peer ? { class: cls, peer } : { class: cls };
+  return { class: rule.class, ...(peer ? { peer } : {}), ...(rule.fatal ? { fatal: true } : {}) };
 }
 
-function matchRule(line: string, text: string): ErrorClass {
+/** The peer a line names (even an unclassified line, e.g. a `Caused by:` naming the host). */
+export function linePeer(raw: string, peers: PeerResolver, self?: string): string | undefined {
+  if (!raw || looksBinary(raw)) return undefined;
+  const line = raw.length > MAX_CLASSIFIED_LENGTH ? raw.slice(0, MAX_CLASSIFIED_LENGTH) : raw;
+  return findPeer(tokenizer.tokenize(line), peers, self, clientAddress(line));
+}
+
+function matchRule(line: string, text: string): Rule | undefined {
   for (const rule of RULES) {
     if (rule.phrases.some((p) => text.includes(` ${p} `))) {
       if (rule.class === "error" && NOT_ERRORS.some((re) => re.test(line))) continue;
-      return rule.class;
+      return rule;
     }
-    if (rule.patterns?.some((re) => re.test(line))) return rule.class;
+    if (rule.patterns?.some((re) => re.test(line))) return rule;
   }
-  return "none";
+  return undefined;
 }
 
 const URL_HOST = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/\s]*@)?(\[[^\]]+\]|[^:/?#\s]+)(?::(\d+))?/i;

@@ -1,12 +1,14 @@
 /**
- * Per-service log accounting with bounded memory: counters per tick plus a few example lines. A
+ * Per-service log accounting with bounded memory: counters per tick plus a few example lines. Lines are
+ * grouped into records first (log-records.ts: a stack trace is one record, classified once by its most
+ * specific cause), so `errors` and `byClass` count records while `lines` counts lines. A
  * service writing megabytes per second (or binary junk) costs at most `classifyBudget` classifications
  * per tick; the rest are only counted, as `dropped`. That count travels with every sample: analysis
  * extrapolates error rates over it and reports say "error counts are lower bounds: N lines not
  * classified", so a flood never passes for a quiet service.
  */
 import { maskSecretsInText } from "../util/secrets.js";
-import { classifyLine } from "./log-classifier.js";
+import { LogRecords, type LogRecord, type LogRecordOptions } from "./log-records.js";
 import type { PeerResolver } from "./peers.js";
 import type { ErrorClass, LogExample, LogSummary } from "./types.js";
 
@@ -23,6 +25,10 @@ export interface LogCounterOptions {
   maxExamples?: number;
   /** Example lines are cut to this length. */
   exampleLength?: number;
+  /** Multi-line record bounds (lines per record, flush timeout). */
+  records?: LogRecordOptions;
+  /** Monotonic clock (ms) that times records out; performance.now by default. */
+  now?: () => number;
 }
 
 export class LogCounter {
@@ -39,10 +45,12 @@ export class LogCounter {
   private readonly maxExamples: number;
   private readonly exampleLength: number;
   private stepId: string | undefined;
+  private readonly records: LogRecords;
+  private readonly clock: () => number;
 
   constructor(
     private readonly service: string,
-    private readonly resolver: PeerResolver,
+    resolver: PeerResolver,
     options: LogCounterOptions = {},
   ) {
     this.budget = options.classifyBudget ?? 2000;
@@ -50,6 +58,8 @@ export class LogCounter {
     this.perClass = options.examplesPerClass ?? 2;
     this.maxExamples = options.maxExamples ?? 60;
     this.exampleLength = options.exampleLength ?? 400;
+    this.clock = options.now ?? (() => performance.now());
+    this.records = new LogRecords((r) => this.count(r), resolver, service, options.records);
   }
 
   /** Examples recorded from now on belong to this step. */
@@ -63,7 +73,10 @@ export class LogCounter {
       this.dropped++;
       return;
     }
-    const c = classifyLine(line, this.resolver, this.service);
+    this.records.push(line, at, this.clock());
+  }
+
+  private count(c: LogRecord): void {
     if (c.class === "none") return;
     this.errors++;
     this.byClass[c.class] = (this.byClass[c.class] ?? 0) + 1;
@@ -74,16 +87,20 @@ export class LogCounter {
       else if (this.peers.size < this.maxPeers)
         this.peers.set(key, { class: c.class, peer: c.peer, count: 1 });
     }
-    this.keepExample(c.class, c.peer, line, at);
+    this.keepExample(c.class, c.peer, c, c.at);
   }
 
-  private keepExample(cls: Cls, peer: string | undefined, line: string, at: number): void {
+  private keepExample(cls: Cls, peer: string | undefined, record: LogRecord, at: number): void {
     if (this.examples.length >= this.maxExamples) return;
     const key = `${this.stepId ?? ""}\u0000${cls}`;
     const n = this.exampleKeys.get(key) ?? 0;
     if (n >= this.perClass) return;
     this.exampleKeys.set(key, n + 1);
-    const cut = line.length > this.exampleLength ? `${line.slice(0, this.exampleLength)}…` : line;
+    // A trace shows its first line and the line that named the cause, not its frames.
+    const cut =
+      record.deciding === undefined
+        ? cutTo(record.first, this.exampleLength)
+        : `${cutTo(record.first, Math.floor(this.exampleLength / 2))}\n…\n${cutTo(record.deciding, Math.ceil(this.exampleLength / 2))}`;
     this.examples.push({
       service: this.service,
       ...(this.stepId ? { stepId: this.stepId } : {}),
@@ -95,8 +112,13 @@ export class LogCounter {
     });
   }
 
-  /** The counts since the last drain; resets them. */
-  drain(): LogSummary {
+  /**
+   * The counts since the last drain; resets them. Finishes the record being written first, unless
+   * `holdOpenRecord` and it may still grow (its last line is younger than the record flush timeout):
+   * then it is counted by the next drain. Batches (no more lines coming) drain without holding.
+   */
+  drain(options: { holdOpenRecord?: boolean } = {}): LogSummary {
+    this.records.flush(this.clock(), options.holdOpenRecord ?? false);
     const summary: LogSummary = {
       lines: this.lines,
       errors: this.errors,
@@ -113,6 +135,10 @@ export class LogCounter {
   exampleLines(): readonly LogExample[] {
     return this.examples;
   }
+}
+
+function cutTo(line: string, length: number): string {
+  return line.length > length ? `${line.slice(0, length)}…` : line;
 }
 
 /** Control characters (terminal escapes, NULs) never reach a report; tabs and newlines stay. */

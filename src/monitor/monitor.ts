@@ -281,7 +281,8 @@ export class Monitor {
       );
     }
     await Promise.all(work);
-    s.logs = w.counter.drain();
+    // A stack trace still being written is counted next tick, whole, rather than split across two.
+    s.logs = w.counter.drain({ holdOpenRecord: true });
     return s;
   }
 

@@ -2,6 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { classifyLine, looksBinary } from "../../src/monitor/log-classifier.js";
 import { LogCounter } from "../../src/monitor/log-counter.js";
+import { groupLogRecords } from "../../src/monitor/log-records.js";
 import { SafetyEnvelope } from "../../src/monitor/envelope.js";
 import { peerResolver } from "../../src/monitor/peers.js";
 import type { ServiceProfile } from "../../src/discovery/profile.js";
@@ -44,8 +45,9 @@ describe("log line classification", () => {
     ["WRONGPASS invalid username-password pair", "auth"],
     ["Fatal JavaScript heap out of memory", "oom"],
     ["Traceback (most recent call last):", "crash"],
-    ['  File "/app/server.py", line 42, in handle', "crash"],
-    ["    at Socket.emit (node:events:517:28)", "crash"],
+    // A frame alone says where, not what: the record it belongs to is classified (monitor-log-records).
+    ['  File "/app/server.py", line 42, in handle', "none"],
+    ["    at Socket.emit (node:events:517:28)", "none"],
     ["upstream request failed: read ETIMEDOUT 10.1.2.3:9000", "timeout", "10.1.2.3:9000"],
     ["WARNING something odd but fine", "none"],
     ["INFO processed 12 jobs with 0 errors", "none"],
@@ -195,19 +197,24 @@ describe("raw driver and server lines: class and peer", () => {
       assert.equal(c.peer, peer === "web-as-peer" ? "web" : peer, `peer of: ${line}`);
     });
   }
-  test("a traceback's frames are stack-trace lines; its last line carries the class and the peer", () => {
-    const traceback = [
+  test("a traceback is one record: its last line carries the class and the peer, its frames nothing", () => {
+    const lines = [
       "Traceback (most recent call last):",
       '  File "/app/app.py", line 160, in query',
       "    conn = self._connect()",
       '  File "/usr/lib/python3/dist-packages/psycopg2/__init__.py", line 122, in connect',
       "    conn = _connect(dsn, connection_factory=connection_factory, **kwasync)",
       'psycopg2.OperationalError: connection to server at "store" (172.20.0.3), port 5432 failed: timeout expired',
-    ].map((l) => classifyLine(l, stack, "web"));
-    assert.equal(traceback[0]!.class, "crash");
-    assert.equal(traceback[1]!.class, "crash");
-    assert.equal(traceback[1]!.peer, undefined, "a source path names no peer");
-    assert.deepEqual(traceback.at(-1), { class: "timeout", peer: "store" });
+    ];
+    const records = groupLogRecords(lines, stack, "web");
+    assert.equal(records.length, 1);
+    assert.equal(records[0]!.class, "timeout");
+    assert.equal(records[0]!.peer, "store");
+    assert.equal(records[0]!.lines, lines.length);
+    // Each line alone: the header still reads as a stack trace, a frame names neither class nor peer.
+    assert.equal(classifyLine(lines[0]!, stack, "web").class, "crash");
+    assert.deepEqual(classifyLine(lines[1]!, stack, "web"), { class: "none" });
+    assert.deepEqual(classifyLine(lines.at(-1)!, stack, "web"), { class: "timeout", peer: "store" });
   });
 });
 
@@ -230,6 +237,7 @@ describe("log counter", () => {
   test("examples are masked", () => {
     const counter = new LogCounter("api", peers);
     counter.add("ERROR login failed password=hunter2 url=postgres://shop:s3cret@db/shop");
+    counter.drain(); // the record ends at the drain (no next line says it is complete)
     const line = counter.exampleLines()[0]!.line;
     assert.doesNotMatch(line, /hunter2|s3cret/);
   });
