@@ -20,7 +20,7 @@ import { sleep, withTimeout } from "../util/time.js";
 import { SafetyEnvelope, type EnvelopeOptions } from "./envelope.js";
 import { probeHttp, summarizeProbes } from "./http-probe.js";
 import { LogCounter, type LogCounterOptions } from "./log-counter.js";
-import { peerResolver } from "./peers.js";
+import { peerResolver, type PeerDirectory } from "./peers.js";
 import type { MonitorData, Phase, PhaseMark, ServiceSample } from "./types.js";
 
 export type MonitorRuntime = ContainerReader & LogReader & StatsReader;
@@ -69,6 +69,8 @@ interface Watched {
   following: boolean;
   lastStats?: { t: number; sample: ResourceSample };
   lastIp?: string;
+  /** The addresses last recorded in the peer directory for this container ("" before the first). */
+  addressKey: string;
 }
 
 export class Monitor {
@@ -76,6 +78,7 @@ export class Monitor {
   private readonly probeTimeoutMs: number;
   private readonly engineTimeoutMs: number;
   private readonly watched: Watched[];
+  private readonly peers: PeerDirectory;
   private readonly envelope: SafetyEnvelope;
   private readonly controller = new AbortController();
   private readonly abortController = new AbortController();
@@ -102,11 +105,12 @@ export class Monitor {
     this.intervalMs = Math.max(50, options.intervalMs ?? 1000);
     this.probeTimeoutMs = options.probeTimeoutMs ?? Math.min(this.intervalMs, 2000);
     this.engineTimeoutMs = options.engineTimeoutMs ?? 3000;
-    const resolver = peerResolver(profiles);
+    this.peers = peerResolver(profiles);
     this.watched = profiles.map((profile) => ({
       profile,
-      counter: new LogCounter(profile.id, resolver, options.logs),
+      counter: new LogCounter(profile.id, this.peers, options.logs),
       following: false,
+      addressKey: "",
     }));
     this.envelope = new SafetyEnvelope(options.envelope);
     if (!options.countConnections)
@@ -254,6 +258,7 @@ export class Monitor {
       s.restartCount = info.restartCount;
       s.exitCode = info.exitCode;
       w.lastIp = info.networks.find((n) => n.ip)?.ip ?? w.lastIp;
+      this.followAddresses(w, info);
     } catch (e) {
       s.inspectError = e instanceof Error ? e.message : String(e);
       if (e instanceof TargetNotFoundError) {
@@ -284,6 +289,21 @@ export class Monitor {
     // A stack trace still being written is counted next tick, whole, rather than split across two.
     s.logs = w.counter.drain({ holdOpenRecord: true });
     return s;
+  }
+
+  /**
+   * A container stopped, killed or restarted by a fault may come back with other addresses: log lines
+   * naming the new ones must still resolve to its service. Reads this tick's inspect (no engine call);
+   * the comparison is a string per tick, the directory changes only when the addresses do. A stopped
+   * container reports none: its old addresses stay its own, as clients keep dialling (and naming) them.
+   */
+  private followAddresses(w: Watched, info: ContainerInfo): void {
+    const addresses = info.networks.map((n) => n.ip).filter((ip) => ip);
+    const key = addresses.join(" ");
+    if (!key || key === w.addressKey) return;
+    w.addressKey = key;
+    if (this.peers.updateAddresses(w.profile.id, addresses))
+      log.debug({ service: w.profile.id, addresses }, "service addresses changed; peer map updated");
   }
 
   private async sampleStats(w: Watched, s: ServiceSample): Promise<void> {
