@@ -2,7 +2,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -134,21 +134,34 @@ describe("CLI against the real engine socket", () => {
     },
   );
 
-  // Root bypasses file permissions, so the CLI runs as nobody (setpriv drops uid, gid and groups).
+  // Root bypasses file permissions, so the CLI runs as root without the capabilities that do so
+  // (setpriv drops them from the bounding set). It stays root, so it still reads the checkout wherever CI
+  // cloned it; the socket is the test's own, with no permission bits at all.
   const canDrop = process.getuid?.() === 0 && hasSetpriv();
   test(
     "no permission on the socket: one clear line and exit code 2",
-    { skip: hasEngine && canDrop ? false : "needs root, setpriv and /var/run/docker.sock" },
+    { skip: canDrop ? false : "needs root and setpriv" },
     async () => {
-      const result = await cli(
-        ["discover", "--project", "whatever"],
-        { DOCKER_HOST: `unix://${socket}`, HOME: tmpdir() },
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
-      );
-      assertOneLineFailure(
-        result,
-        /^faultline: cannot reach the Docker engine at \/var\/run\/docker\.sock \(EACCES\) \(no permission on the Docker socket: run as root or join the group that owns it/,
-      );
+      const dir = mkdtempSync(join(tmpdir(), "faultline-socket-perm-"));
+      const path = join(dir, "engine.sock");
+      const server = createServer();
+      try {
+        await new Promise<void>((resolve) => server.listen(path, resolve));
+        chmodSync(path, 0o000);
+        const result = await cli(["discover", "--project", "whatever"], { DOCKER_HOST: `unix://${path}` }, [
+          "setpriv",
+          "--bounding-set=-dac_override,-dac_read_search",
+        ]);
+        assertOneLineFailure(
+          result,
+          new RegExp(
+            `^faultline: cannot reach the Docker engine at ${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} \\(EACCES\\) \\(no permission on the Docker socket: run as root or join the group that owns it`,
+          ),
+        );
+      } finally {
+        server.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   );
 });
