@@ -8,12 +8,20 @@
   fl-agent sweep MARKS_JSON   removes everything carrying faultline's marks (no journal needed)
   fl-agent release-ingress DEV IFB
                               deletes DEV's ingress qdisc if its filter redirects to IFB (a revert step)
+  fl-agent release-root DEV HANDLE
+                              deletes DEV's root qdisc if it has HANDLE ("fa1a:") and no running agent
+                              claims HANDLE on DEV (a revert step)
   fl-agent show               rules in this namespace (iptables both backends, tc, links), for verification
   fl-agent caps               which kernel features work here (netem, tbf, htb, ifb, iptables matches)
 
 SPEC_JSON: {"faultId", "deadlineMs", "marks", "apply": [[argv...]], "revert": [[argv...]], "proxy"?: {...},
-            "resetFlows"?: {"method", "commands": [[argv...]]}}: after the rules are in place, resetFlows
-            commands reset established flows in scope so they reconnect through the delay proxy.
+            "resetFlows"?: {"method", "commands": [[argv...]]},
+            "tcClaim"?: {"handle": "fa1a", "devices": ["eth0"], "range": ["fa00", "faff"]}}:
+            after the rules are in place, resetFlows commands reset established flows in scope so they
+            reconnect through the delay proxy. tcClaim: the handle of the root qdiscs the plan adds on
+            shared devices; the agent claims it for its lifetime (an abstract unix socket, which lives in the
+            network namespace and dies with the agent) or, when another fault holds it or a qdisc uses it,
+            draws a free one from the range and rewrites apply and revert (READY reports it).
 MARKS_JSON: regular expressions naming what is faultline's: {"comment", "chain", "ifb", "tcHandle"?,
             "ingressPrio"?} (iptables comments and chains, ifb devices, root qdisc handles, ingress filters).
 Commands naming "iptables"/"iptables-save" run with the backend that holds Docker's own rules in this
@@ -24,6 +32,7 @@ import os
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -68,16 +77,89 @@ def resolve(argv, backend, proxy_ports):
     return out
 
 
-def run_all(cmds, backend, proxy_ports, stop_on_error):
+def run_all(cmds, backend, proxy_ports, stop_on_error, held=None):
+    """Runs cmds; `held` are the tc handle claims this agent holds (release-root runs in-process with them)."""
     errors = []
     for c in cmds:
         argv = resolve(c, backend, proxy_ports)
-        code, out = sh(argv)
+        if argv[:2] == ["fl-agent", "release-root"] and len(argv) == 4:
+            code, out = release_root(argv[2], argv[3], held or {})
+        else:
+            code, out = sh(argv)
         if code != 0:
             errors.append("%s -> %s" % (" ".join(argv), out or "exit %d" % code))
             if stop_on_error:
                 break
     return errors
+
+
+CLAIM_PREFIX = "faultline-tc-root:"
+
+
+def claim(dev, handle):
+    """Claims tc `handle` ("fa1a" or "fa1a:") on `dev` for this process: binds an abstract unix socket, which
+    is scoped to the network namespace and released when the process dies, however it dies. None if a live
+    process holds the claim."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.bind("\0%s%s:%s" % (CLAIM_PREFIX, dev, handle.rstrip(":")))
+        return s
+    except OSError:
+        s.close()
+        return None
+
+
+def qdisc_handles(dev):
+    return {q.get("handle", "") for q in tc_json(["tc", "-j", "qdisc", "show", "dev", dev])}
+
+
+def claim_tc_handle(tc):
+    """Claims tc["handle"] on all tc["devices"] or, if a running agent claims it or a qdisc there uses it, the
+    next free handle of tc["range"]. Returns (handle, {(dev, handle): socket})."""
+    lo, hi = int(tc["range"][0], 16), int(tc["range"][1], 16)
+    first, size = int(tc["handle"], 16), hi - lo + 1
+    for i in range(size):
+        handle = "%x" % (lo + (first - lo + i) % size)
+        held = {}
+        for dev in tc["devices"]:
+            s = claim(dev, handle)
+            if s is None:
+                break
+            held[(dev, handle)] = s
+        # Checked once claimed: any agent adding a qdisc with this handle now has to claim it first.
+        if len(held) == len(tc["devices"]) and not any(
+            handle + ":" in qdisc_handles(dev) for dev in tc["devices"]
+        ):
+            return handle, held
+        for s in held.values():
+            s.close()
+    raise RuntimeError("no free tc handle in %s-%s on %s" % (tc["range"][0], tc["range"][1], ",".join(tc["devices"])))
+
+
+def rehandle(cmds, old, new):
+    """The commands with tc handle `old` ("fa1a") replaced by `new` in every handle or class id argument."""
+    prefix = old + ":"
+    return [[new + a[len(old):] if a.startswith(prefix) else a for a in c] for c in cmds]
+
+
+def release_root(dev, handle, held):
+    """Deletes dev's root qdisc if it has `handle` and no other live agent claims that handle on dev: a fault
+    whose apply failed (or a replay of it) never removes the root another fault holds with the same handle."""
+    handle = handle if handle.endswith(":") else handle + ":"
+    key = (dev, handle[:-1])
+    mine = None
+    if key not in held:
+        mine = claim(dev, handle)
+        if mine is None:
+            return 0, "root %s on %s is claimed by a running fault: left alone" % (handle, dev)
+    try:
+        roots = [q for q in tc_json(["tc", "-j", "qdisc", "show", "dev", dev]) if q.get("root")]
+        if not any(q.get("handle") == handle for q in roots):
+            return 0, "no root qdisc %s on %s: nothing to release" % (handle, dev)
+        return sh(["tc", "qdisc", "del", "dev", dev, "root", "handle", handle])
+    finally:
+        if mine is not None:
+            mine.close()
 
 
 def note(code, what, out, removed, leftovers):
@@ -332,14 +414,24 @@ def cmd_run(spec):
         signal.signal(s, stopper.on_signal)
     backend = iptables_backend()
     proxy, ports = None, {}
+    # Held until the agent exits: while it runs, no other fault's agent draws (or releases) its handle.
+    claims, rehandled = {}, None
     try:
+        tc = spec.get("tcClaim")
+        if tc:
+            handle, claims = claim_tc_handle(tc)
+            if handle != tc["handle"]:
+                spec["apply"] = rehandle(spec["apply"], tc["handle"], handle)
+                spec["revert"] = rehandle(spec["revert"], tc["handle"], handle)
+                rehandled = {"handle": handle, "revert": spec["revert"]}
         if spec.get("proxy"):
             proxy, ports = start_proxy(spec["proxy"])
         errors = run_all(spec["apply"], backend, ports, stop_on_error=True)
     except Exception as e:  # noqa: BLE001 - any failure must still revert
         errors = [str(e)]
     if errors:
-        run_all(spec["revert"], backend, ports, stop_on_error=False)
+        # release-root only deletes a root with this fault's handle, which no other live agent can hold.
+        run_all(spec["revert"], backend, ports, stop_on_error=False, held=claims)
         sweep(spec["marks"], backend)
         stop_proxy(proxy, 0)
         say("FAULTLINE-FAILED " + json.dumps({"errors": errors}))
@@ -347,7 +439,7 @@ def cmd_run(spec):
         stopper.event.wait(FAILED_LINGER_S)
         return 3
     reset = reset_flows(spec, backend, ports)
-    say("FAULTLINE-READY " + json.dumps({"backend": backend, "ports": ports, "reset": reset}))
+    say("FAULTLINE-READY " + json.dumps({"backend": backend, "ports": ports, "reset": reset, "rehandled": rehandled}))
     remaining = spec["deadlineMs"] / 1000.0 - time.time()
     while not stopper.event.is_set() and remaining > 0:
         stopper.event.wait(min(remaining, 1.0))
@@ -356,7 +448,7 @@ def cmd_run(spec):
             break
         remaining = spec["deadlineMs"] / 1000.0 - time.time()
     # Rules first: new connections stop being redirected before the proxy goes away.
-    errors = run_all(spec["revert"], backend, ports, stop_on_error=False)
+    errors = run_all(spec["revert"], backend, ports, stop_on_error=False, held=claims)
     _, leftovers = sweep(spec["marks"], backend)
     stop_proxy(proxy, spec.get("proxy", {}).get("drainSeconds", 1) if proxy else 0)
     say("FAULTLINE-REVERTED " + json.dumps({"reason": stopper.reason, "errors": errors, "leftovers": leftovers}))
@@ -402,6 +494,10 @@ def main(argv):
         return cmd_caps()
     if mode == "release-ingress" and len(argv) == 4:
         return cmd_release_ingress(argv[2], argv[3])
+    if mode == "release-root" and len(argv) == 4:
+        code, out = release_root(argv[2], argv[3], {})
+        say(out)
+        return code
     if mode in ("run", "cleanup", "sweep") and len(argv) == 3:
         spec = json.loads(argv[2])
         return {"run": cmd_run, "cleanup": cmd_cleanup, "sweep": cmd_sweep}[mode](spec)

@@ -5,13 +5,14 @@
  * targets' state is exactly what it was.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { showRules } from "../../src/faults/network/agent-runner.js";
-import { CLI, helpersFor, uniqueProject, waitFor } from "../support/lifecycle-targets.js";
+import { runFaultline } from "../support/cli.js";
+import { composeLabels } from "../support/docker-cli.js";
+import { helpersFor, uniqueProject, waitFor } from "../support/lifecycle-targets.js";
 import { NetEnv, docker } from "./fixtures/faults-network/env.js";
 
 const project = uniqueProject("dryrun");
@@ -20,29 +21,7 @@ let stateDir: string;
 let server = "";
 let client = "";
 
-const composeLabels = (service: string) => [
-  "--label",
-  "faultline.owned=false",
-  "--label",
-  `com.docker.compose.project=${project}`,
-  "--label",
-  `com.docker.compose.service=${service}`,
-];
-
-function faultline(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", CLI, ...args],
-      {
-        env: { ...process.env, FAULTLINE_STATE_DIR: stateDir, FAULTLINE_LOG_LEVEL: "warn" },
-        timeout: 90_000,
-        maxBuffer: 8 * 1024 * 1024,
-      },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const faultline = (...args: string[]) => runFaultline(args, { stateDir, timeoutMs: 90_000 });
 
 /** What must not change: running, not paused, not restarted. */
 async function snapshot(id: string): Promise<string> {
@@ -102,8 +81,8 @@ describe("--dry-run describes every call and changes nothing", { timeout: 180_00
   before(async () => {
     stateDir = await mkdtemp(join(tmpdir(), "faultline-dryrun-"));
     await env.setup();
-    server = await env.start("server", composeLabels("server"));
-    client = await env.start("client", composeLabels("client"), ["sleep", "infinity"]);
+    server = await env.start("server", composeLabels(project, "server"));
+    client = await env.start("client", composeLabels(project, "client"), ["sleep", "infinity"]);
     await waitFor(async () => (await snapshot(server)).startsWith("running"), 10_000, "the server running");
     for (const id of [server, client]) before_[id] = await snapshot(id);
   });
@@ -165,7 +144,7 @@ describe("--dry-run describes every call and changes nothing", { timeout: 180_00
     const latency = results.find((r) => r.kind === "latency")!;
     assert.match(
       latency.stdout,
-      /docker kill --signal SIGTERM[\s\S]*in \S+'s network namespace: (tc qdisc del|iptables -t nat -D)/,
+      /docker kill --signal SIGTERM[\s\S]*in \S+'s network namespace: (tc qdisc del|fl-agent release-root|iptables -t nat -D)/,
     );
     assert.ok(Date.now() - started < 60_000, "a dry run does not wait out the 20 s duration");
     await assertNothingChanged();

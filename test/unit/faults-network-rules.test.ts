@@ -12,7 +12,9 @@ import {
   flowReset,
   netemArgs,
   tcHandle,
+  TC_HANDLE_RANGE,
 } from "../../src/faults/network/rules.js";
+import { explainApplyErrors, readyFrom } from "../../src/faults/network/agent-runner.js";
 import type { NetworkKind } from "../../src/faults/network/options.js";
 import { parseNetworkOptions } from "../../src/faults/network/options.js";
 
@@ -64,7 +66,7 @@ describe("network rule plans", () => {
       caps: NETEM,
       mechanism: "tc-netem",
       apply: [`tc qdisc add dev eth0 root handle ${H}: netem delay 100ms 10ms 25%`],
-      revert: [`tc qdisc del dev eth0 root handle ${H}:`],
+      revert: [`fl-agent release-root eth0 ${H}:`],
     },
     {
       name: "netem latency scoped to a peer and port (htb + u32, both sides of the port)",
@@ -111,7 +113,7 @@ describe("network rule plans", () => {
         `tc filter add dev eth0 parent ffff: protocol ip prio 64000 u32 match u32 0 0 action mirred egress redirect dev flb${TAG}`,
       ],
       revert: [
-        `tc qdisc del dev eth0 root handle ${H}:`,
+        `fl-agent release-root eth0 ${H}:`,
         `fl-agent release-ingress eth0 flb${TAG}`,
         `ip link del flb${TAG}`,
       ],
@@ -423,5 +425,95 @@ describe("faultline's marks: what a journal-less sweep removes", () => {
     assert.ok(artifacts(b.apply).comments.every((c) => !new RegExp(own.comment).test(c)));
     assert.doesNotMatch("flb99999999", new RegExp(own.ifb));
     assert.equal(own.tcHandle, undefined, "root qdiscs are left to the fault's precise revert commands");
+  });
+});
+
+describe("tc handle collisions: a failed fault never removes another's root qdisc", () => {
+  const tcVariants: [NetworkKind, Record<string, unknown>, NetworkCapabilities][] = [];
+  for (const direction of ["out", "in", "both"])
+    for (const scope of [{}, { peers: "db", ports: 5432 }]) {
+      tcVariants.push(["latency", { latency: 100, direction, ...scope }, NETEM]);
+      tcVariants.push(["loss", { percent: 10, correlation: 5, direction, ...scope }, NETEM]);
+      tcVariants.push(["bandwidth", { rate: "1mbit", direction, ...scope }, NO_NETEM]);
+    }
+
+  test("no plan reverts with a bare root delete: roots on shared devices go through release-root", () => {
+    for (const [kind, raw, caps] of tcVariants) {
+      const p = plan(kind, raw, raw.peers ? ["10.0.0.5"] : [], caps);
+      const what = `${kind} ${JSON.stringify(raw)}`;
+      assert.ok(
+        !p.revert.some((c) => c.slice(0, 3).join(" ") === "tc qdisc del" && c.includes("root")),
+        `${what}: ${lines(p.revert).join("; ")}`,
+      );
+      const roots = p.apply.filter((c) => c.slice(0, 3).join(" ") === "tc qdisc add" && c.includes("root"));
+      const sharedRoots = roots.filter((c) => c[c.indexOf("dev") + 1] === "eth0");
+      assert.deepEqual(
+        p.revert.filter((c) => c[1] === "release-root"),
+        sharedRoots.map((c) => ["fl-agent", "release-root", "eth0", c[c.indexOf("handle") + 1]!]),
+        `${what}: one release per root added on eth0`,
+      );
+    }
+  });
+
+  test("plans adding a root on a shared device ask the agent to claim its handle in the reserved range", () => {
+    for (const [kind, raw, caps] of tcVariants) {
+      const p = plan(kind, raw, raw.peers ? ["10.0.0.5"] : [], caps);
+      const what = `${kind} ${JSON.stringify(raw)}`;
+      if (raw.direction === "in") {
+        // The tree sits on the fault's own ifb: no other fault can hold a qdisc there.
+        assert.equal(p.tcClaim, undefined, what);
+        continue;
+      }
+      assert.deepEqual(
+        p.tcClaim,
+        {
+          handle: H,
+          devices: ["eth0"],
+          range: [TC_HANDLE_RANGE.min.toString(16), TC_HANDLE_RANGE.max.toString(16)],
+        },
+        what,
+      );
+    }
+    assert.equal(plan("loss", { percent: 10 }).tcClaim, undefined, "iptables plans claim nothing");
+    assert.equal(plan("partition", { peers: "db" }, ["10.0.0.5"]).tcClaim, undefined);
+  });
+
+  test("two faults whose tags draw the same handle plan the same claim (the agent resolves it)", () => {
+    const a = buildRulePlan({
+      faultId: "bandwidth-12aaaaaa",
+      tag: "12aaaaaa",
+      options: parseNetworkOptions("bandwidth", { rate: "1mbit" }),
+      peerIps: [],
+      caps: NO_NETEM,
+      proxyUid: 4717,
+    });
+    const b = buildRulePlan({
+      faultId: "bandwidth-12bbbbbb",
+      tag: "12bbbbbb",
+      options: parseNetworkOptions("bandwidth", { rate: "2mbit" }),
+      peerIps: [],
+      caps: NO_NETEM,
+      proxyUid: 4717,
+    });
+    assert.equal(a.tcClaim?.handle, "fa12");
+    assert.equal(b.tcClaim?.handle, "fa12");
+    assert.deepEqual(lines(b.revert), ["fl-agent release-root eth0 fa12:"]);
+  });
+
+  test("a second root refused under another handle is explained like one under the same handle", () => {
+    const refused =
+      "tc qdisc add dev eth0 root handle fa13: tbf … -> Error: NLM_F_REPLACE needed to override.";
+    assert.match(explainApplyErrors([refused]), /already holds this interface's root or ingress qdisc/);
+  });
+
+  test("the agent's READY line carries the handle it drew instead and the rewritten revert", () => {
+    assert.deepEqual(readyFrom("agent-1", { backend: "nft", reset: null, rehandled: null }), {
+      id: "agent-1",
+    });
+    const revert = [["fl-agent", "release-root", "eth0", "fa13:"]];
+    assert.deepEqual(readyFrom("agent-1", { rehandled: { handle: "fa13", revert } }), {
+      id: "agent-1",
+      rehandled: { handle: "fa13", revert },
+    });
   });
 });

@@ -8,7 +8,7 @@ import { LABELS } from "../../docker/types.js";
 import { FaultInjectionError, FaultRevertError } from "../../errors.js";
 import { AGENT_IMAGE } from "../agent.js";
 import { watchHelper } from "../helper-watch.js";
-import type { FlowReset, ProxySpec, SweepMarks } from "./rules.js";
+import type { FlowReset, ProxySpec, SweepMarks, TcHandleClaim } from "./rules.js";
 import { FAULTLINE_MARKS } from "./rules.js";
 import { sleep } from "../../util/time.js";
 
@@ -19,6 +19,8 @@ export interface AgentRunSpec {
   deadlineMs: number;
   apply: string[][];
   revert: string[][];
+  /** The tc handle to claim on shared devices before applying (another is drawn if it is taken). */
+  tcClaim?: TcHandleClaim;
   proxy?: ProxySpec;
   resetFlows?: FlowReset;
 }
@@ -28,6 +30,11 @@ export interface AgentReady {
   id: string;
   /** Established flows it reset so they reconnect through the delay proxy (when the plan asked). */
   reset?: { method: string; count: number; errors: string[] };
+  /**
+   * When the planned tc handle was taken in the namespace: the handle the agent drew instead, and the
+   * revert commands rewritten to it (the journal must hold these, not the planned ones).
+   */
+  rehandled?: { handle: string; revert: string[][] };
 }
 
 export interface AgentLabels {
@@ -87,7 +94,8 @@ export function findMarker(stdout: string, marker: string): Record<string, unkno
 /** Explains a failed apply in words a user can act on. */
 export function explainApplyErrors(errors: string[]): string {
   const text = errors.join("; ");
-  if (/Exclusivity flag|File exists/i.test(text)) {
+  // The kernel words it by handle: the same one ("Exclusivity flag", "File exists"), another ("NLM_F_REPLACE").
+  if (/Exclusivity flag|File exists|NLM_F_REPLACE needed/i.test(text)) {
     return `${text} (another tc fault already holds this interface's root or ingress qdisc: tc faults stack one per direction, iptables faults stack freely)`;
   }
   return text;
@@ -119,10 +127,7 @@ export async function startAgent(
     while (Date.now() < until) {
       const ended = watch.ended;
       const ready = findMarker(watch.stdout(), "FAULTLINE-READY");
-      if (ready !== undefined) {
-        const reset = ready.reset as AgentReady["reset"] | null | undefined;
-        return reset ? { id, reset } : { id };
-      }
+      if (ready !== undefined) return readyFrom(id, ready);
       const failed = findMarker(watch.stdout(), "FAULTLINE-FAILED");
       if (failed !== undefined) {
         failure = explainApplyErrors((failed.errors as string[] | undefined) ?? ["unknown error"]);
@@ -147,6 +152,13 @@ export async function startAgent(
     `network fault ${spec.faultId} could not be applied: ${failure}`,
     "nothing was left in place",
   );
+}
+
+/** What a FAULTLINE-READY line reports (pure). */
+export function readyFrom(id: string, ready: Record<string, unknown>): AgentReady {
+  const reset = ready.reset as AgentReady["reset"] | null | undefined;
+  const rehandled = ready.rehandled as AgentReady["rehandled"] | null | undefined;
+  return { id, ...(reset ? { reset } : {}), ...(rehandled ? { rehandled } : {}) };
 }
 
 export interface StopResult {

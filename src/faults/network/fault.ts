@@ -156,6 +156,7 @@ export class NetworkFault implements Fault {
       deadlineMs: this.deadline,
       apply: this.plan.apply,
       revert: this.plan.revert,
+      tcClaim: this.plan.tcClaim,
       proxy: this.plan.proxy,
       resetFlows: this.plan.resetFlows,
     };
@@ -181,7 +182,10 @@ export class NetworkFault implements Fault {
       throw e;
     });
     this.flowsReset = ready.reset;
-    if (ready.reset) await ctx.record(this.journalEntry());
+    // Another fault held the planned tc handle: the agent drew another, and the journal's revert must
+    // name that one (a replay with the planned handle would leave this fault's root in place).
+    if (ready.rehandled) this.plan = { ...this.plan, revert: ready.rehandled.revert };
+    if (ready.reset || ready.rehandled) await ctx.record(this.journalEntry());
     if (ready.reset?.errors.length) {
       log.warn(
         { fault: this.id, reset: ready.reset },

@@ -51,10 +51,29 @@ export interface ProxySpec {
   drainSeconds: number;
 }
 
+/**
+ * The tc handle a plan's root qdiscs on shared devices use, for the agent to claim before applying.
+ * Handles come from a 256-value range, so two faults can draw the same one: the agent claims the handle
+ * per device (an abstract unix socket, which lives in the network namespace and dies with the agent) and
+ * draws another free one from the range when it is taken or already in use, rewriting apply and revert.
+ * `fl-agent release-root` deletes a root qdisc only when it has the handle and no live agent claims it,
+ * so a fault whose apply failed never removes another fault's root, whatever handles they drew.
+ */
+export interface TcHandleClaim {
+  /** Major handle, hex, without the colon ("fa1a"). */
+  handle: string;
+  /** Devices shared with other faults whose root qdisc the plan adds (the fault's own ifb is not one). */
+  devices: string[];
+  /** The reserved range to draw another handle from, hex ("fa00", "faff"). */
+  range: [string, string];
+}
+
 export interface RulePlan {
   mechanism: FaultMechanism;
   apply: string[][];
   revert: string[][];
+  /** Present when the plan adds a root qdisc to a device other faults may shape too. */
+  tcClaim?: TcHandleClaim;
   proxy?: ProxySpec;
   /** Absent when the mechanism already acts on established flows (tc, filter rules) or nothing can reset. */
   resetFlows?: FlowReset;
@@ -80,6 +99,18 @@ export const ifbDevice = (tag: string): string => `flb${tag}`;
 export const TC_HANDLE_RANGE = { min: 0xfa00, max: 0xfaff } as const;
 /** The priority of faultline's ingress filters (the mirred redirect to its ifb). */
 export const INGRESS_FILTER_PRIO = 64000;
+
+/** The reserved range as the agent's claim wants it. */
+const TC_RANGE_HEX: [string, string] = [TC_HANDLE_RANGE.min.toString(16), TC_HANDLE_RANGE.max.toString(16)];
+
+/**
+ * The revert of a root qdisc on a shared device: not a bare `tc qdisc del … root handle H:`, which would
+ * delete another fault's root that drew the same handle. The agent deletes it only if it has handle H and
+ * no live agent claims H on that device (see TcHandleClaim).
+ */
+export function releaseRootCommand(dev: string, handle: string): string[] {
+  return ["fl-agent", "release-root", dev, `${handle}:`];
+}
 
 /** A tc major handle from the tag, inside the reserved range (never 0, never ffff: ingress). */
 export function tcHandle(tag: string): string {
@@ -465,7 +496,7 @@ function tcPlan(input: RulePlanInput, leaf: Leaf, mechanism: FaultMechanism): Ru
     const selectors = u32Selectors(way, input.peerIps, o.ports);
     if (way === "out") {
       apply.push(...tcTree(dev, handle, leaf, selectors, scoped));
-      revert.push(["tc", "qdisc", "del", "dev", dev, "root", "handle", `${handle}:`]);
+      revert.push(releaseRootCommand(dev, handle));
     } else {
       if (!input.caps.ifb)
         throw new InvalidInputError(
@@ -506,7 +537,14 @@ function tcPlan(input: RulePlanInput, leaf: Leaf, mechanism: FaultMechanism): Ru
       revert.push(["fl-agent", "release-ingress", dev, ifb], ["ip", "link", "del", ifb]);
     }
   }
-  return { mechanism, apply, revert };
+  // The ifb is the fault's own; only the shared device's root can collide with another fault's.
+  const shared = DIRECTIONS[o.direction].includes("out") ? [dev] : [];
+  return {
+    mechanism,
+    apply,
+    revert,
+    ...(shared.length ? { tcClaim: { handle, devices: shared, range: TC_RANGE_HEX } } : {}),
+  };
 }
 
 /** netem argument list: delay L [J [C%]] and/or loss P% [C%]. */
