@@ -172,12 +172,19 @@ class RunContext {
     const targetImpact = impacts.get(step.target);
     impacts.delete(step.target);
     const adj = adjacency(this.graph, this.minConfidence);
-    const direct = adj.dependents.get(step.target) ?? new Set<string>();
+    const directDependents = adj.dependents.get(step.target) ?? new Set<string>();
+    const directDependencies = adj.dependsOn.get(step.target) ?? new Set<string>();
     const expected = new Set(base.expected);
-    const impacted: ImpactedService[] = [...impacts.values()].map((i) => ({
-      ...i,
-      via: direct.has(i.service) ? "direct" : expected.has(i.service) ? "transitive" : "hidden",
-    }));
+    // A fault on a client changes what reaches its servers too (fewer calls, reset connections): a server
+    // of the target that deviates is impact along a known edge, never a hidden dependency on its client.
+    const dependencies = reachableFrom(adj.dependsOn, step.target);
+    const impacted: ImpactedService[] = [...impacts.values()].map((i): ImpactedService => {
+      if (directDependents.has(i.service)) return { ...i, via: "direct", side: "dependent" };
+      if (expected.has(i.service)) return { ...i, via: "transitive", side: "dependent" };
+      if (directDependencies.has(i.service)) return { ...i, via: "direct", side: "dependency" };
+      if (dependencies.has(i.service)) return { ...i, via: "transitive", side: "dependency" };
+      return { ...i, via: "hidden" };
+    });
     impacted.sort((a, b) => a.firstDeviationMs - b.firstDeviationMs || a.service.localeCompare(b.service));
 
     const affected = new Set([step.target, ...impacted.map((i) => i.service)]);
@@ -400,4 +407,17 @@ function timeline(record: RunRecord, steps: StepAnalysis[]): TimelineEvent[] {
       text: `run aborted: ${record.abortReason}`,
     });
   return events.sort((a, b) => a.at.localeCompare(b.at));
+}
+
+/** Every node reachable from `start` along `next` (without `start`). */
+function reachableFrom(next: Map<string, Set<string>>, start: string): Set<string> {
+  const seen = new Set<string>();
+  const queue = [...(next.get(start) ?? [])];
+  while (queue.length) {
+    const id = queue.pop()!;
+    if (id === start || seen.has(id)) continue;
+    seen.add(id);
+    queue.push(...(next.get(id) ?? []));
+  }
+  return seen;
 }

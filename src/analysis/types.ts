@@ -56,6 +56,12 @@ export interface ServiceImpact {
 
 export interface ImpactedService extends ServiceImpact {
   via: Via;
+  /**
+   * Which way the graph links it to the target: a dependent (it calls the target, the usual impact) or a
+   * dependency (the target calls it, so the fault changed what reaches it, e.g. reset connections). Absent
+   * for hidden impact.
+   */
+  side?: "dependent" | "dependency";
 }
 
 export interface EdgeRef {

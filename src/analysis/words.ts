@@ -1,6 +1,6 @@
 /** Plain-words descriptions of errors: "storefront: timeouts on HTTP calls to sessions (37 in 20 s)". */
 import type { ServiceKind } from "../discovery/profile.js";
-import type { ErrorClassName, ErrorCount } from "./types.js";
+import type { ErrorClassName, ErrorCount, ImpactedService } from "./types.js";
 
 const NOUN: Record<ErrorClassName, string> = {
   timeout: "timeouts",
@@ -45,4 +45,9 @@ export function describeErrors(
   const proto = PROTOCOL[kindOf(error.peer) ?? "unknown"];
   const calls = proto ? `on ${proto} calls to ${error.peer}` : `talking to ${error.peer}`;
   return `${service}: ${NOUN[error.class]} ${calls} ${tail}`;
+}
+
+/** How an impacted service is linked to the fault's target: "direct", "transitive, a dependency", "hidden". */
+export function describeVia(i: Pick<ImpactedService, "via" | "side">): string {
+  return i.side === "dependency" ? `${i.via}, a dependency` : i.via;
 }

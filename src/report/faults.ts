@@ -98,7 +98,7 @@ export function faultReports(steps: readonly StepAnalysis[]): FaultReport[] {
     expected: [...s.expected],
     impacted: s.impacted.map((i) => {
       const { service, ...rest } = impactReport(i);
-      return { service, via: i.via, ...rest };
+      return { service, via: i.via, side: i.side ?? null, ...rest };
     }),
     targetImpact: s.targetImpact ? impactReport(s.targetImpact) : null,
     recoveredAfterMs: s.analyzed ? s.recoveredAfterMs : null,

@@ -3,6 +3,7 @@
  * value from the stack is escaped; a Content-Security-Policy forbids any network access.
  */
 import type { RunAnalysis, StepAnalysis } from "../analysis/types.js";
+import { describeVia } from "../analysis/words.js";
 import { renderMermaid } from "../graph/render-mermaid.js";
 import type { ReportSource } from "./data.js";
 import { escapeHtml as h } from "./escape.js";
@@ -139,7 +140,7 @@ function faultsTable(analysis: RunAnalysis): string {
       `<tr><td><a href="#step-${h(s.faultId)}">${h(s.target)}</a></td><td>${h(s.kind)}</td><td>${sev(s)}<div class="muted">${h(
         s.analyzed ? s.severityReason : (s.note ?? s.severityReason),
       )}</div></td><td>${h(
-        s.impacted.map((i) => `${i.service} (${i.via})`).join(", ") || "—",
+        s.impacted.map((i) => `${i.service} (${describeVia(i)})`).join(", ") || "—",
       )}</td><td>${h(s.expected.join(", ") || "—")}</td><td>${h(s.analyzed ? ms(s.recoveredAfterMs) : "—")}</td><td>${h(s.outcome)}</td></tr>`,
   );
   return `<table><tr><th>Target</th><th>Fault</th><th>Severity</th><th>Impacted (via)</th><th>Expected (blast radius)</th><th>Recovered after</th><th>Outcome</th></tr>${rows.join("")}</table>`;
@@ -163,7 +164,7 @@ function stepSection(s: StepAnalysis, analysis: RunAnalysis): string {
   if (summary.length) parts.push(`<ul class="tight">${summary.map((l) => `<li>${h(l)}</li>`).join("")}</ul>`);
   const rows = [...(s.targetImpact ? [{ ...s.targetImpact, via: "target" }] : []), ...s.impacted].map(
     (i) =>
-      `<tr><td>${h(i.service)}</td><td>${h(i.via)}</td><td><ul class="tight">${i.signals
+      `<tr><td>${h(i.service)}</td><td>${h("side" in i ? describeVia(i) : i.via)}</td><td><ul class="tight">${i.signals
         .map((g) => `<li>${h(g.text)}</li>`)
         .join("")}</ul></td><td>${h(
         i.errors

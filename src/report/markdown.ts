@@ -1,4 +1,5 @@
 /** report.md: the run's summary in Markdown (for PRs, chat, terminals). */
+import { describeVia } from "../analysis/words.js";
 import { formatDuration } from "../util/duration.js";
 import type { ReportSource } from "./data.js";
 import { escapeMarkdown as m } from "./escape.js";
@@ -23,7 +24,7 @@ export function renderMarkdown({ record, analysis }: ReportSource): string {
             ? `**${s.severity}** — ${m(s.severityReason)}`
             : `**not analysed** — ${m(s.note ?? s.severityReason)}`
         } | ${m(
-          s.impacted.map((i) => `${i.service} (${i.via})`).join(", ") || "—",
+          s.impacted.map((i) => `${i.service} (${describeVia(i)})`).join(", ") || "—",
         )} | ${m(s.expected.join(", ") || "—")} | ${!s.analyzed ? "—" : s.recoveredAfterMs === null ? "not recovered" : formatDuration(s.recoveredAfterMs)} |`,
     ),
     "",

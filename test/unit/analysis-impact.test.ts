@@ -90,6 +90,30 @@ describe("impact analysis on recorded samples", () => {
     assert.equal(step.severity, "major");
   });
 
+  test("a server of the target that deviates is impact along a known edge, never a hidden dependency", () => {
+    // Latency on storefront resets its connections: db (which storefront calls) logs resets naming nobody.
+    const resetsFromClients = (i: number) =>
+      i < 10 ? { logs: { lines: 10, errors: 2, byClass: { refused: 2 }, peers: [], dropped: 0 } } : undefined;
+    const { record, data } = recordRun([
+      {
+        id: "f1",
+        target: "storefront",
+        kind: "latency",
+        effects: { storefront: effects.slowProbes(900), db: resetsFromClients, cache: resetsFromClients },
+      },
+    ]);
+    const a = analyzeRun(record, data);
+    const step = a.steps[0]!;
+    const byName = new Map(step.impacted.map((i) => [i.service, i]));
+    assert.equal(byName.get("db")?.via, "direct");
+    assert.equal(byName.get("db")?.side, "dependency");
+    // storefront -> sessions -> cache: cache is reached through sessions.
+    assert.equal(byName.get("cache")?.via, "transitive");
+    assert.equal(byName.get("cache")?.side, "dependency");
+    assert.deepEqual(step.hiddenEdges, []);
+    assert.equal(a.graphAfter?.edges.length, record.graphBefore!.edges.length);
+  });
+
   test("resilient edges: direct dependents that showed no impact", () => {
     const { record, data } = recordRun([
       { id: "f1", target: "db", kind: "pause", effects: { db: effects.paused() } },

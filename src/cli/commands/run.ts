@@ -15,6 +15,7 @@ import { buildGraph } from "../../graph/build.js";
 import { TEST_ORDERS, orderForTesting } from "../../graph/order.js";
 import type { DependencyGraph } from "../../graph/types.js";
 import { checkThresholdServices, parseThresholds, type Threshold } from "../../analysis/thresholds.js";
+import { describeVia } from "../../analysis/words.js";
 import type { EnvelopeOptions } from "../../monitor/envelope.js";
 import { combineObservers } from "../../run/observer.js";
 import { dryRunRuntime } from "../../run/dry-run.js";
@@ -273,7 +274,7 @@ async function run(options: RunOptions): Promise<void> {
         progress(
           `${s.kind} ${s.target}: ${s.severity}${
             s.impacted.length
-              ? ` (impacted: ${s.impacted.map((i) => `${i.service} ${i.via}`).join(", ")})`
+              ? ` (impacted: ${s.impacted.map((i) => `${i.service} ${describeVia(i)}`).join(", ")})`
               : ""
           }`,
         );
