@@ -94,8 +94,10 @@ export function selectForRecovery(
 export interface HelperSweepContext {
   now: number;
   deadRuns: ReadonlySet<string>;
-  /** Faults reverted by this recovery (or named by an explicit revert). */
+  /** Faults reverted by this recovery. */
   revertedFaults: ReadonlySet<string>;
+  /** The fault an explicit `faultline revert <id>` names: its helpers go, even with no journal entry. */
+  namedFault?: string;
   /** Faults whose revert this recovery tried and failed: their watchdog is the only switch left. */
   failedFaults?: ReadonlySet<string>;
   /** Faults the journal already shows reverted. */
@@ -124,10 +126,11 @@ export function helperRemovalReason(
   const expiresAt =
     deadline === undefined ? undefined : deadline + (role === "watchdog" ? WATCHDOG_SWEEP_MARGIN_MS : 0);
   const expired = expiresAt !== undefined && expiresAt < context.now;
-  if (fault && context.revertedFaults.has(fault)) return "its fault was reverted";
   if (role === "watchdog" && fault && context.failedFaults?.has(fault)) {
     return expired ? "its deadline has passed" : undefined;
   }
+  if (fault && context.revertedFaults.has(fault)) return "its fault was reverted";
+  if (fault && fault === context.namedFault) return "explicit revert of its fault";
   if (run && context.deadRuns.has(run)) return "the run that started it is no longer running";
   if (expired) return "its deadline has passed";
   if (context.explicitTargets === "all") return "explicit revert";
@@ -227,10 +230,8 @@ export async function recover(options: RecoveryOptions): Promise<RecoveryReport>
   const context: HelperSweepContext = {
     now: options.now ?? Date.now(),
     deadRuns: deadRunsOf(records, alive),
-    revertedFaults: new Set([
-      ...report.reverted.map((e) => e.faultId),
-      ...(options.faultId ? [options.faultId] : []),
-    ]),
+    revertedFaults: new Set(report.reverted.map((e) => e.faultId)),
+    ...(options.faultId ? { namedFault: options.faultId } : {}),
     failedFaults: new Set(report.failed.map((f) => f.entry.faultId)),
     closedFaults: new Set(records.flatMap((r) => (r.type === "reverted" ? [r.faultId] : []))),
     explicitTargets,

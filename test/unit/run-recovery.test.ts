@@ -223,6 +223,17 @@ describe("lifecycle watchdogs and the startup sweep", () => {
     assert.match(helperRemovalReason(dog, ctx({ deadRuns: new Set(["run-dead"]) })) ?? "", /no longer/);
   });
 
+  test("`revert <id>`: the named fault's watchdog goes, its call made unless the journal reverted it", () => {
+    const dog = asHelper(watchdogSpec(request(NOW + 60_000)));
+    const named = ctx({ namedFault: "f-paused" });
+    assert.match(helperRemovalReason(dog, named) ?? "", /explicit revert of its fault/);
+    assert.deepEqual(watchdogRestoreFor(dog, named), { targetId: "target-1", action: "unpause" });
+    const reverted = ctx({ namedFault: "f-paused", revertedFaults: new Set(["f-paused"]) });
+    assert.equal(watchdogRestoreFor(dog, reverted), undefined);
+    // Its revert failed: the watchdog is the one switch left.
+    assert.equal(helperRemovalReason(dog, { ...named, failedFaults: new Set(["f-paused"]) }), undefined);
+  });
+
   test("a removed watchdog's call is made by the sweep unless its fault is known reverted", () => {
     const dog = asHelper(watchdogSpec(request(NOW - WATCHDOG_SWEEP_MARGIN_MS - 1)));
     assert.deepEqual(watchdogRestoreFor(dog, ctx()), { targetId: "target-1", action: "unpause" });
