@@ -13,8 +13,7 @@
  * faultline runs as a real child process, exactly as a user starts it.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { once } from "node:events";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,7 +22,9 @@ import { showRules } from "../../src/faults/network/agent-runner.js";
 import { DEADMAN_GRACE_MS } from "../../src/faults/network/index.js";
 import { WATCHDOG_GRACE_MS } from "../../src/faults/watchdog.js";
 import { Journal } from "../../src/run/journal.js";
-import { CLI, helpersFor, uniqueProject, waitFor } from "../support/lifecycle-targets.js";
+import { killHard, runFaultline, startInject } from "../support/cli.js";
+import { composeLabels } from "../support/docker-cli.js";
+import { helpersFor, state as containerState, uniqueProject, waitFor } from "../support/lifecycle-targets.js";
 import { NetEnv, docker } from "./fixtures/faults-network/env.js";
 
 type Recovery = "revert" | "replay";
@@ -56,23 +57,6 @@ const baselineRttMs = new Map<string, number>();
 let baselineMemory = 0;
 
 const MIB = 1024 ** 2;
-const composeLabels = (project: string, service: string) => [
-  "--label",
-  "faultline.owned=false",
-  "--label",
-  `com.docker.compose.project=${project}`,
-  "--label",
-  `com.docker.compose.service=${service}`,
-];
-
-async function containerState(id: string): Promise<{ status: string; paused: boolean; startedAt: string }> {
-  const s = JSON.parse(await docker("inspect", "-f", "{{json .State}}", id)) as {
-    Status: string;
-    Paused: boolean;
-    StartedAt: string;
-  };
-  return { status: s.Status, paused: s.Paused, startedAt: s.StartedAt };
-}
 
 const rtt = async (t: Target) =>
   (await env.measure<{ medianMs: number }>(client, "rtt", t.service, "6")).medianMs;
@@ -192,64 +176,19 @@ const target = (kind: string): Target => targets.get(kind)!;
 /** The state a lifecycle fault holds its target in (others leave it running). */
 const HELD_STATE: Record<string, string> = { stop: "exited", kill: "exited", pause: "paused" };
 
-function cliEnv(stateDir: string) {
-  return { ...process.env, FAULTLINE_STATE_DIR: stateDir, FAULTLINE_LOG_LEVEL: "warn" };
-}
-
-function faultline(
-  stateDir: string,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", CLI, ...args],
-      { env: cliEnv(stateDir), timeout: 120_000 },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const faultline = (stateDir: string, ...args: string[]) =>
+  runFaultline(args, { stateDir, timeoutMs: 120_000 });
 
 /** Starts `faultline inject` on the case's target and resolves once it reports the fault in effect. */
-async function startInject(c: KindCase, stateDir: string, duration: string): Promise<ChildProcess> {
+async function injectCase(c: KindCase, stateDir: string, duration: string): Promise<ChildProcess> {
   const t = target(c.kind);
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      CLI,
-      "inject",
-      "--project",
-      t.project,
-      "--target",
-      t.service,
-      "--kind",
-      c.kind,
-      "--duration",
-      duration,
-      ...c.flags,
-    ],
-    { env: cliEnv(stateDir), stdio: ["ignore", "pipe", "pipe"] },
+  const { child } = await startInject(
+    { project: t.project, target: t.service, kind: c.kind, duration, flags: c.flags },
+    { stateDir, timeoutMs: 60_000 },
   );
   children.add(child);
   child.on("exit", () => children.delete(child));
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = once(child, "exit");
-  await Promise.race([
-    waitFor(async () => out.includes("injected:"), 60_000, `the ${c.kind} fault to be injected`),
-    exited.then(() => assert.fail(`faultline exited before injecting ${c.kind}:\n${out}`)),
-  ]);
   return child;
-}
-
-async function killHard(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  child.kill("SIGKILL");
-  await exited;
 }
 
 /** Runs `work` over `items`, `width` at a time: enough overlap to be quick, little enough for 2 cores. */
@@ -374,7 +313,7 @@ describe("A: SIGKILL mid-fault, then faultline starts again", { timeout: 240_000
     const running: ChildProcess[] = [];
     try {
       await inParallel(order, 3, async (c) => {
-        running.push(await startInject(c, c.recovery === "revert" ? revertDir : replayDir, "90s"));
+        running.push(await injectCase(c, c.recovery === "revert" ? revertDir : replayDir, "90s"));
       });
     } finally {
       await Promise.all(running.map(killHard));
@@ -476,7 +415,7 @@ describe("B: SIGKILL mid-fault and no faultline ever again", { timeout: 240_000 
     await inParallel(order, 3, async (c) => {
       const stateDir = await mkdtemp(join(tmpdir(), `faultline-crashall-b-${c.kind}-`));
       stateDirs.set(c.kind, stateDir);
-      await killHard(await startInject(c, stateDir, `${DURATION_MS}ms`));
+      await killHard(await injectCase(c, stateDir, `${DURATION_MS}ms`));
       killedAt.set(c.kind, Date.now());
       const t = target(c.kind);
       const s = await containerState(t.id);

@@ -6,17 +6,18 @@
  * faultline runs as a real child process, exactly as a user starts it.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { once } from "node:events";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
 import { showRules } from "../../src/faults/network/agent-runner.js";
 import { DEADMAN_GRACE_MS } from "../../src/faults/network/index.js";
 import { Journal } from "../../src/run/journal.js";
-import { CLI, helpersFor, uniqueProject, waitFor } from "../support/lifecycle-targets.js";
+import { killHard, runFaultlineOk, startInject } from "../support/cli.js";
+import { composeLabels } from "../support/docker-cli.js";
+import { helpersFor, uniqueProject, waitFor } from "../support/lifecycle-targets.js";
 import { NetEnv, docker } from "./fixtures/faults-network/env.js";
 
 interface Rtt {
@@ -32,65 +33,19 @@ let client = "";
 let stressed = "";
 let baselineRttMs = 0;
 
-/** Compose labels so `--project` finds them; owned=false in case an older netpeer image still carries the owned label. */
-const composeLabels = (service: string) => [
-  "--label",
-  "faultline.owned=false",
-  "--label",
-  `com.docker.compose.project=${project}`,
-  "--label",
-  `com.docker.compose.service=${service}`,
-];
-
-const cliEnv = () => ({ ...process.env, FAULTLINE_STATE_DIR: stateDir, FAULTLINE_LOG_LEVEL: "warn" });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Starts `faultline inject …` and resolves once it printed that the fault is in effect. */
-async function startInject(target: string, kind: string, duration: string, ...extra: string[]) {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      CLI,
-      "inject",
-      "--project",
-      project,
-      "--target",
-      target,
-      "--kind",
-      kind,
-      "--duration",
-      duration,
-      ...extra,
-    ],
-    { env: cliEnv(), stdio: ["ignore", "pipe", "pipe"] },
+async function injectOn(target: string, kind: string, duration: string, ...flags: string[]) {
+  const { child } = await startInject(
+    { project, target, kind, duration, flags },
+    { stateDir, timeoutMs: 40_000 },
   );
   children.add(child);
   child.on("exit", () => children.delete(child));
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = once(child, "exit");
-  await Promise.race([
-    waitFor(async () => out.includes("injected:"), 40_000, `the ${kind} fault to be injected`),
-    exited.then(() => assert.fail(`faultline exited before injecting:\n${out}`)),
-  ]);
   return child;
 }
 
-async function killHard(child: ChildProcess): Promise<void> {
-  const exited = once(child, "exit");
-  child.kill("SIGKILL");
-  await exited;
-}
-
 async function revertProject(): Promise<string> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ["--import", "tsx", CLI, "revert", "--project", project],
-    { env: cliEnv(), timeout: 90_000 },
-  );
+  const { stdout } = await runFaultlineOk(["revert", "--project", project], { stateDir, timeoutMs: 90_000 });
   return stdout;
 }
 
@@ -125,9 +80,9 @@ describe("crash recovery of network and stress faults", { timeout: 300_000 }, ()
   before(async () => {
     stateDir = await mkdtemp(join(tmpdir(), "faultline-crashnet-"));
     await env.setup();
-    server = await env.start("server", composeLabels("server"));
-    client = await env.start("client", composeLabels("client"), ["sleep", "infinity"]);
-    stressed = await env.start("stressed", composeLabels("stressed"), ["sleep", "infinity"]);
+    server = await env.start("server", composeLabels(project, "server"));
+    client = await env.start("client", composeLabels(project, "client"), ["sleep", "infinity"]);
+    stressed = await env.start("stressed", composeLabels(project, "stressed"), ["sleep", "infinity"]);
     await waitFor(connects, 10_000, "the server answering");
     baselineRttMs = (await rtt()).medianMs;
   });
@@ -142,8 +97,8 @@ describe("crash recovery of network and stress faults", { timeout: 300_000 }, ()
 
   test("SIGKILL and no faultline ever again: agent and stress helper undo the faults and remove themselves", async () => {
     const durationMs = 4_000;
-    const latency = await startInject("server", "latency", "4s", "--latency", "200ms");
-    const cpu = await startInject("stressed", "cpu", "4s", "--load", "100");
+    const latency = await injectOn("server", "latency", "4s", "--latency", "200ms");
+    const cpu = await injectOn("stressed", "cpu", "4s", "--load", "100");
     const killedAt = Date.now();
     await Promise.all([killHard(latency), killHard(cpu)]);
     assert.equal((await helpersFor(server)).length, 1);

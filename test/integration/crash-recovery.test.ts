@@ -4,17 +4,14 @@
  * faultline runs as a real child process, exactly as a user starts it.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { WATCHDOG_GRACE_MS } from "../../src/faults/watchdog.js";
 import { Journal } from "../../src/run/journal.js";
+import { killHard, runFaultlineOk, startInject } from "../support/cli.js";
 import {
-  CLI,
   type EchoTarget,
   helpersFor,
   probe,
@@ -39,49 +36,11 @@ after(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
-const env = () => ({ ...process.env, FAULTLINE_STATE_DIR: stateDir, FAULTLINE_LOG_LEVEL: "warn" });
+/** `faultline inject` on echo, resolved once the fault is in effect. */
+const injectOnEcho = (kind: string, duration: string, ...flags: string[]) =>
+  startInject({ project, target: "echo", kind, duration, flags }, { stateDir, timeoutMs: 30_000 });
 
-/** Starts `faultline inject …` and resolves once it printed that the fault is in effect. */
-async function startInject(
-  kind: string,
-  duration: string,
-  ...extra: string[]
-): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      CLI,
-      "inject",
-      "--project",
-      project,
-      "--target",
-      "echo",
-      "--kind",
-      kind,
-      "--duration",
-      duration,
-      ...extra,
-    ],
-    { env: env(), stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = once(child, "exit");
-  await Promise.race([
-    waitFor(async () => out.includes("injected:"), 30_000, "the fault to be injected"),
-    exited.then(() => assert.fail(`faultline exited before injecting:\n${out}`)),
-  ]);
-  return { child, output: () => out };
-}
-
-async function killHard(child: ChildProcess): Promise<void> {
-  const exited = once(child, "exit");
-  child.kill("SIGKILL");
-  await exited;
-}
+const revertProject = () => runFaultlineOk(["revert", "--project", project], { stateDir, timeoutMs: 60_000 });
 
 async function assertNothingLeft(): Promise<void> {
   const s = await state(echo.id);
@@ -93,20 +52,13 @@ async function assertNothingLeft(): Promise<void> {
 
 describe("crash recovery", { timeout: 120_000 }, () => {
   test("SIGKILL mid-pause, then `faultline revert --project` restores everything", async () => {
-    const { child } = await startInject("pause", "20s");
+    const { child } = await injectOnEcho("pause", "20s");
     await killHard(child);
     assert.equal((await state(echo.id)).paused, true, "the fault outlived faultline");
     assert.equal((await helpersFor(echo.id)).length, 1, "its watchdog is standing by");
     assert.equal((await new Journal(stateDir).pendingFaults()).length, 1);
 
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ["--import", "tsx", CLI, "revert", "--project", project],
-      {
-        env: env(),
-        timeout: 60_000,
-      },
-    );
+    const { stdout } = await revertProject();
     assert.match(stdout, /reverted 1 fault\(s\), removed \d helper\(s\)/);
     await assertNothingLeft();
     assert.deepEqual(await new Journal(stateDir).pendingFaults(), []);
@@ -115,7 +67,7 @@ describe("crash recovery", { timeout: 120_000 }, () => {
   test("SIGKILL mid-stop and no faultline ever again: the watchdog starts it after duration + grace", async () => {
     const durationMs = 2_000;
     // perl as PID 1 ignores SIGTERM: a short stop timeout keeps the stop itself short.
-    const { child } = await startInject("stop", "2s", "--stop-timeout", "1");
+    const { child } = await injectOnEcho("stop", "2s", "--stop-timeout", "1");
     const killedAt = Date.now();
     await killHard(child);
     assert.equal((await state(echo.id)).status, "exited");
@@ -128,23 +80,15 @@ describe("crash recovery", { timeout: 120_000 }, () => {
     await waitFor(async () => (await probe(echo.id)) === "ok", 5_000, "echo answering");
     await assertNothingLeft();
     // The journal still holds the intent; the next faultline start finds the target restored and closes it.
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ["--import", "tsx", CLI, "revert", "--project", project],
-      {
-        env: env(),
-        timeout: 60_000,
-      },
-    );
+    const { stdout } = await revertProject();
     assert.match(stdout, /reverted 1 fault/);
     await assertNothingLeft();
   });
 
   test("SIGTERM mid-fault: faultline reverts, then exits non-zero", async () => {
-    const { child, output } = await startInject("pause", "20s");
-    const exited = once(child, "exit") as Promise<[number | null]>;
+    const { child, output, exited } = await injectOnEcho("pause", "20s");
     child.kill("SIGTERM");
-    const [code] = await exited;
+    const code = await exited;
     assert.equal(code, 143, output());
     assert.match(output(), /reverted/);
     await assertNothingLeft();

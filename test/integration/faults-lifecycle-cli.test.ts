@@ -3,15 +3,14 @@
  * changes nothing. `run` is given a graph file so the test does not depend on discovery's timing.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { DependencyGraph } from "../../src/graph/types.js";
 import { Journal } from "../../src/run/journal.js";
+import { runFaultline } from "../support/cli.js";
 import {
-  CLI,
   type EchoTarget,
   helpersFor,
   removeProject,
@@ -45,19 +44,7 @@ after(async () => {
   await rm(stateDir, { recursive: true, force: true });
 });
 
-function faultline(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", CLI, ...args],
-      {
-        env: { ...process.env, FAULTLINE_STATE_DIR: stateDir, FAULTLINE_LOG_LEVEL: "warn" },
-        timeout: 90_000,
-      },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const faultline = (...args: string[]) => runFaultline(args, { stateDir, timeoutMs: 90_000 });
 
 async function assertUntouched(): Promise<void> {
   for (const t of [echo, backend]) {

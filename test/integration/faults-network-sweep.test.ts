@@ -4,18 +4,18 @@
  * namespace of the project and removes them, and only them: a rule the test added itself stays.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import { AGENT_IMAGE } from "../../src/faults/agent.js";
 import type { JournalFaultEntry } from "../../src/faults/fault.js";
 import { showRules } from "../../src/faults/network/agent-runner.js";
 import { networkFamily } from "../../src/faults/network/index.js";
 import { Journal } from "../../src/run/journal.js";
-import { CLI, uniqueProject } from "../support/lifecycle-targets.js";
+import { runFaultlineOk } from "../support/cli.js";
+import { composeLabels } from "../support/docker-cli.js";
+import { uniqueProject } from "../support/lifecycle-targets.js";
 import { NetEnv, docker, faultlineLeftovers } from "./fixtures/faults-network/env.js";
 
 interface Transfer {
@@ -30,13 +30,6 @@ const env = new NetEnv();
 const dirs: string[] = [];
 let server = "";
 let client = "";
-
-const composeLabels = (service: string) => [
-  "--label",
-  `com.docker.compose.project=${project}`,
-  "--label",
-  `com.docker.compose.service=${service}`,
-];
 
 /** Rules of the test's own, without faultline's marks (one chain even looks like faultline's). */
 const OWN_RULES = [
@@ -55,8 +48,8 @@ async function stateDir(): Promise<string> {
 describe("journal-less sweep of network rules (integration)", { timeout: 120_000 }, () => {
   before(async () => {
     await env.setup();
-    server = await env.start("server", composeLabels("server"));
-    client = await env.start("client", composeLabels("client"), ["sleep", "infinity"]);
+    server = await env.start("server", composeLabels(project, "server"));
+    client = await env.start("client", composeLabels(project, "client"), ["sleep", "infinity"]);
   });
   after(async () => {
     await env.dispose();
@@ -119,14 +112,10 @@ describe("journal-less sweep of network rules (integration)", { timeout: 120_000
     const slow = await env.measure<Transfer>(client, "upload", "server", bytes);
     assert.ok(slow.seconds > 1.5, `the fault is still in effect: upload ${slow.seconds}s`);
 
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ["--import", "tsx", CLI, "revert", "--project", project],
-      {
-        env: { ...process.env, FAULTLINE_STATE_DIR: await stateDir(), FAULTLINE_LOG_LEVEL: "warn" },
-        timeout: 90_000,
-      },
-    );
+    const { stdout, stderr } = await runFaultlineOk(["revert", "--project", project], {
+      stateDir: await stateDir(),
+      timeoutMs: 90_000,
+    });
     console.log(`# ${stdout.trim()}\n# ${stderr.trim().split("\n").join("\n# ")}`);
     assert.match(stdout, /leftover rule\(s\)/, `${stdout}${stderr}`);
     assert.match(stderr, /leftover rule\(s\) from .*server.*'s network namespace/, stderr);

@@ -4,7 +4,6 @@
  * nothing is injected: no helper, no rule in the target's namespace, no journal entry, the target as it was.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,8 +11,8 @@ import { after, before, describe, test } from "node:test";
 import { connectDocker } from "../../src/docker/engine.js";
 import { showRules } from "../../src/faults/network/agent-runner.js";
 import { Journal } from "../../src/run/journal.js";
+import { runFaultline } from "../support/cli.js";
 import {
-  CLI,
   type EchoTarget,
   helpersFor,
   removeProject,
@@ -27,19 +26,7 @@ let stateDir: string;
 let web: EchoTarget;
 let startedAt = "";
 
-function faultline(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", CLI, ...args],
-      {
-        env: { ...process.env, FAULTLINE_STATE_DIR: stateDir, FAULTLINE_LOG_LEVEL: "warn" },
-        timeout: 60_000,
-      },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const faultline = (...args: string[]) => runFaultline(args, { stateDir, timeoutMs: 60_000 });
 
 const CASES: { what: string; args: string[]; message: RegExp }[] = [
   {

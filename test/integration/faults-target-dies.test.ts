@@ -7,14 +7,14 @@
  * lifecycle fault with its watchdog (stop), side by side on their own targets.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Journal } from "../../src/run/journal.js";
-import { CLI, helpersFor, uniqueProject, waitFor } from "../support/lifecycle-targets.js";
+import { startInject } from "../support/cli.js";
+import { composeLabels } from "../support/docker-cli.js";
+import { helpersFor, uniqueProject } from "../support/lifecycle-targets.js";
 import { NetEnv, docker } from "./fixtures/faults-network/env.js";
 
 const project = uniqueProject("dies");
@@ -55,15 +55,6 @@ const CASES: DyingCase[] = [
   },
 ];
 
-const composeLabels = (service: string) => [
-  "--label",
-  "faultline.owned=false",
-  "--label",
-  `com.docker.compose.project=${project}`,
-  "--label",
-  `com.docker.compose.service=${service}`,
-];
-
 interface Outcome {
   code: number | null;
   output: string;
@@ -79,61 +70,45 @@ interface Outcome {
 /** Injects `c` for 60 s, kills its target once it is in effect, and waits for faultline to exit. */
 async function injectThenKillTarget(c: DyingCase): Promise<Outcome> {
   const service = `${c.kind}-target`;
-  const targetId = await env.start(service, composeLabels(service));
+  const targetId = await env.start(service, composeLabels(project, service));
   const name = (await docker("inspect", "-f", "{{.Name}}", targetId)).replace(/^\//, "");
   const stateDir = await mkdtemp(join(tmpdir(), `faultline-dies-${c.kind}-`));
   stateDirs.push(stateDir);
-  const child = spawn(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      CLI,
-      "inject",
-      "--project",
-      project,
-      "--target",
-      service,
-      "--kind",
-      c.kind,
-      "--duration",
-      "60s",
-      ...c.flags,
-    ],
-    {
-      env: { ...process.env, FAULTLINE_STATE_DIR: stateDir, FAULTLINE_LOG_LEVEL: "warn" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
+  const inject = await startInject(
+    { project, target: service, kind: c.kind, duration: "60s", flags: c.flags },
+    { stateDir, timeoutMs: 60_000 },
   );
-  let output = "";
-  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
-  const exited = once(child, "exit") as Promise<[number | null]>;
   try {
-    await Promise.race([
-      waitFor(async () => output.includes("injected:"), 60_000, `the ${c.kind} fault to be injected`),
-      exited.then(() => assert.fail(`faultline exited before injecting:\n${output}`)),
-    ]);
     const helpersWhileHeld = (await helpersFor(targetId)).length;
     const diedAt = Date.now();
     if (c.death === "rm -f") await docker("rm", "-f", targetId);
     else await docker("kill", targetId);
     let timer: NodeJS.Timeout | undefined;
-    const [code] = await Promise.race([
-      exited,
+    const code = await Promise.race([
+      inject.exited,
       new Promise<never>((_, reject) => {
         timer = setTimeout(
           () =>
             reject(
-              new Error(`faultline still holds the ${c.kind} fault 30 s after its target died:\n${output}`),
+              new Error(
+                `faultline still holds the ${c.kind} fault 30 s after its target died:\n${inject.output()}`,
+              ),
             ),
           30_000,
         );
       }),
     ]).finally(() => clearTimeout(timer));
-    return { code, output, name, reactionMs: Date.now() - diedAt, helpersWhileHeld, targetId, stateDir };
+    return {
+      code,
+      output: inject.output(),
+      name,
+      reactionMs: Date.now() - diedAt,
+      helpersWhileHeld,
+      targetId,
+      stateDir,
+    };
   } finally {
-    child.kill("SIGKILL");
+    inject.child.kill("SIGKILL");
   }
 }
 

@@ -5,30 +5,12 @@
  */
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import type { DependencyGraph } from "../../src/graph/types.js";
+import { runFaultline } from "../support/cli.js";
 import { readComposeWiring } from "../support/compose-file.js";
 import { demoStack, type DemoStack } from "../support/demo-stack.js";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "src/cli/main.ts", ...args],
-      {
-        cwd: root,
-        env: { ...process.env, FAULTLINE_LOG_LEVEL: "warn" },
-        timeout: 120_000,
-        maxBuffer: 32 * 1024 * 1024,
-      },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (args: string[]) => runFaultline(args, { timeoutMs: 120_000 });
 
 /** Transitive dependents of `id` in a set of "from->to" edges, sorted. */
 function dependentsOf(id: string, edges: Set<string>): string[] {

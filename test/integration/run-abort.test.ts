@@ -6,18 +6,17 @@
  */
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { connectDocker } from "../../src/docker/engine.js";
 import { LABELS } from "../../src/docker/types.js";
 import type { ReportData } from "../../src/report/data.js";
 import { removeByLabel, startHttpContainers } from "../fixtures/monitor/http-containers.js";
+import { spawnFaultline } from "../support/cli.js";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
 const docker = connectDocker();
 const labels: string[] = [];
 const dirs: string[] = [];
@@ -39,13 +38,10 @@ function faultlineRun(
   label: string,
   dir: string,
   extra: string[],
-  onStderr?: (text: string, child: ReturnType<typeof spawn>) => void,
+  onStderr?: (text: string, child: ChildProcess) => void,
 ): Promise<Exit> {
   const started = Date.now();
-  const args = [
-    "--import",
-    "tsx",
-    "src/cli/main.ts",
+  const { child, stdout, stderr } = spawnFaultline([
     "run",
     "--label",
     `faultline.test=${label}`,
@@ -64,24 +60,13 @@ function faultlineRun(
     "--out",
     join(dir, "report"),
     ...extra,
-  ];
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: { ...process.env, FAULTLINE_LOG_LEVEL: "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d.toString();
-    onStderr?.(stderr, child);
-  });
+  ]);
+  child.stderr!.on("data", () => onStderr?.(stderr(), child));
   const killer = setTimeout(() => child.kill("SIGKILL"), 50_000);
   return new Promise((resolve) => {
     child.on("close", (code) => {
       clearTimeout(killer);
-      resolve({ code, stderr, stdout, ms: Date.now() - started });
+      resolve({ code, stderr: stderr(), stdout: stdout(), ms: Date.now() - started });
     });
   });
 }

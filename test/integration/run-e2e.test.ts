@@ -5,39 +5,21 @@
  * never from faultline's source: the test checks that faultline found the cascade on its own.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import type { ServiceProfile } from "../../src/discovery/profile.js";
 import { LABELS } from "../../src/docker/types.js";
 import type { ReportData } from "../../src/report/data.js";
 import type { FaultReport } from "../../src/report/faults.js";
+import { type CliResult, runFaultline } from "../support/cli.js";
 import { readComposeWiring } from "../support/compose-file.js";
 import { demoStack, waitForSteadyState, type DemoStack } from "../support/demo-stack.js";
 
-const root = fileURLToPath(new URL("../../", import.meta.url));
-
-function cli(args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", "src/cli/main.ts", ...args],
-      {
-        cwd: root,
-        env: { ...process.env, FAULTLINE_LOG_LEVEL: "warn" },
-        timeout: timeoutMs,
-        killSignal: "SIGINT",
-        maxBuffer: 32 * 1024 * 1024,
-      },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr }),
-    );
-  });
-}
+/** An overrunning command gets SIGINT, as from Ctrl-C, so a `run` still reverts its fault. */
+const cli = (args: string[], timeoutMs: number) => runFaultline(args, { timeoutMs, killSignal: "SIGINT" });
 
 describe("faultline run --out: pause the database, then the client", { timeout: 300_000 }, () => {
   let stack: DemoStack;
@@ -45,7 +27,7 @@ describe("faultline run --out: pause the database, then the client", { timeout: 
   let database: string;
   let client: string;
   let web: string;
-  let run: { code: number; stdout: string; stderr: string };
+  let run: CliResult;
   let report: ReportData;
 
   before(async () => {

@@ -3,22 +3,15 @@
  * answers "ok" and is published on 127.0.0.1, labelled as a compose service of a unique test project so
  * `--project` scoping works exactly as with compose. Every container carries faultline.test=lifecycle.
  */
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { connect } from "node:net";
-import { promisify } from "node:util";
-import { fileURLToPath } from "node:url";
+import { docker } from "./docker-cli.js";
 
-const run = promisify(execFile);
+export { CLI } from "./cli.js";
+export { docker };
+
 export const IMAGE = process.env.FAULTLINE_BASE_IMAGE ?? "debian:bookworm-slim";
 const SERVER = String.raw`use IO::Socket::INET; my $s = IO::Socket::INET->new(LocalPort => 7000, Listen => 20, ReuseAddr => 1) or die $!; $| = 1; print "listening\n"; while (my $c = $s->accept) { print $c "ok\n"; close $c }`;
-
-export const CLI = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-
-export async function docker(...args: string[]): Promise<string> {
-  const { stdout } = await run("docker", args, { timeout: 60_000 });
-  return stdout.trim();
-}
 
 export function uniqueProject(area: string): string {
   return `fltest-${area}-${randomBytes(3).toString("hex")}`;
