@@ -99,20 +99,34 @@ export interface EndpointScanOptions {
   paths?: readonly string[];
 }
 
-/** Paths that answered with something other than 404/405 (a server without the path says 404). */
+/**
+ * Paths that answered with something other than 404/405 (a server without the path says 404). A path
+ * that got no answer in time is asked once more when other paths did answer: the server is alive, and
+ * one slow reply (a busy worker, a starved CPU) must not erase an endpoint from the profile.
+ */
 export async function scanHttpEndpoints(
   host: string,
   port: number,
   options: EndpointScanOptions,
 ): Promise<HttpEndpoint[]> {
-  const results = await mapLimit(options.paths ?? COMMON_PATHS, options.concurrency, async (path) => {
-    const r = await httpGet(host, port, path, options.timeoutMs);
-    if (!r || r.status === 404 || r.status === 405 || r.status === 0) return undefined;
+  const paths = options.paths ?? COMMON_PATHS;
+  const first = await mapLimit(paths, options.concurrency, (path) =>
+    httpGet(host, port, path, options.timeoutMs),
+  );
+  const answered = first.some((r) => r !== undefined);
+  const results = await mapLimit(
+    paths,
+    options.concurrency,
+    async (path, i) =>
+      first[i] ?? (answered ? await httpGet(host, port, path, options.timeoutMs) : undefined),
+  );
+  return results.flatMap((r, i): HttpEndpoint[] => {
+    if (!r || r.status === 404 || r.status === 405 || r.status === 0) return [];
+    const path = paths[i]!;
     const endpoint: HttpEndpoint = { port, path, status: r.status, latencyMs: r.latencyMs };
     if (r.contentType) endpoint.contentType = r.contentType;
     if (/metrics|prometheus/.test(path))
       endpoint.prometheus = r.status < 400 && isPrometheusText(r.contentType, r.body);
-    return endpoint;
+    return [endpoint];
   });
-  return results.filter((e): e is HttpEndpoint => e !== undefined);
 }

@@ -47,6 +47,41 @@ describe("scanHttpEndpoints against a local server", () => {
   });
 });
 
+describe("scanHttpEndpoints on a server that is slow once", () => {
+  let server: Server;
+  let port = 0;
+  let metricsAsked = 0;
+  before(async () => {
+    server = createServer((req, res) => {
+      if (req.url === "/health") return res.writeHead(200).end("ok");
+      if (req.url === "/metrics") {
+        // The first answer comes too late (a busy worker); the second is prompt.
+        const delay = ++metricsAsked === 1 ? 600 : 0;
+        setTimeout(
+          () => res.writeHead(200, { "content-type": "text/plain" }).end("# TYPE up gauge\nup 1\n"),
+          delay,
+        );
+        return undefined;
+      }
+      return res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  test("a path that timed out while others answered is asked once more", async () => {
+    const endpoints = await scanHttpEndpoints("127.0.0.1", port, { timeoutMs: 300, concurrency: 4 });
+    assert.deepEqual(
+      endpoints.map((e) => `${e.path} ${e.status} ${e.prometheus ?? "-"}`),
+      ["/health 200 -", "/metrics 200 true"],
+    );
+    assert.equal(metricsAsked, 2);
+  });
+});
+
 describe("nmap -oX parsing", () => {
   const xml = `<?xml version="1.0"?><nmaprun><host><ports>
 <port protocol="tcp" portid="7001"><state state="open" reason="syn-ack"/><service name="redis" product="Redis key-value store" version="7.0.15" method="probed" conf="10"/></port>
