@@ -129,7 +129,11 @@ export interface DeviationInput {
 export function serviceDeviation(input: DeviationInput): Omit<ServiceImpact, "summary"> | undefined {
   const { baseline, window } = input;
   if (window.length === 0) return undefined;
+  // What users feel (availability, errors, latency, thresholds) and what only the machine shows
+  // (connections, CPU, memory, I/O) are marked apart: a connection pool that grew during the fault, or
+  // memory a cache kept, may settle at a new level for good, and that is no failure to recover.
   const tickDeviates: boolean[] = window.map(() => false);
+  const resourceTickDeviates: boolean[] = window.map(() => false);
   const signals: Signal[] = [];
   const rel = (t: number) => t - input.injectT;
 
@@ -180,7 +184,8 @@ export function serviceDeviation(input: DeviationInput): Omit<ServiceImpact, "su
     const n = out.filter(Boolean).length;
     const maxAbs = Math.max(0, ...zs.map(Math.abs));
     if (n < 2 && maxAbs < Z_SINGLE_TICK) continue;
-    out.forEach((o, i) => (tickDeviates[i] ||= o));
+    const marks = m.category === "resource" ? resourceTickDeviates : tickDeviates;
+    out.forEach((o, i) => (marks[i] ||= o));
     const worst = zs.findIndex((z) => Math.abs(z) === maxAbs);
     const observed = m.value(window[worst]!) ?? med;
     const during = values(
@@ -258,8 +263,11 @@ export function serviceDeviation(input: DeviationInput): Omit<ServiceImpact, "su
   }
 
   if (signals.length === 0) return undefined;
-  const firstIdx = tickDeviates.indexOf(true);
-  const lastIdx = tickDeviates.lastIndexOf(true);
+  const everyTick = tickDeviates.map((d, i) => d || resourceTickDeviates[i]!);
+  const firstIdx = everyTick.indexOf(true);
+  // Recovery is judged on what users feel; resource metrics decide it only when nothing else deviated.
+  const recoveryTicks = tickDeviates.includes(true) ? tickDeviates : resourceTickDeviates;
+  const lastIdx = recoveryTicks.lastIndexOf(true);
   // Recovered = back in steady state for the rest of the window (at least one tick of it).
   const recoveredAfterMs =
     lastIdx === -1

@@ -153,6 +153,31 @@ describe("impact analysis on recorded samples", () => {
     assert.match(stuck!.severityReason, /batch had not recovered/);
   });
 
+  test("memory that settles higher (a warm cache) does not hold back recovery; resources alone still decide it", () => {
+    const warmCache = effects.forever(() => ({ memoryBytes: 300 * 1024 * 1024 }));
+    const { record, data } = recordRun([
+      {
+        id: "timeouts-and-memory",
+        target: "cache",
+        kind: "pause",
+        effects: {
+          sessions: (i, phase) => ({ ...effects.timeoutsTo("cache")(i, phase), ...warmCache(i, phase) }),
+        },
+      },
+      { id: "only-memory", target: "cache", kind: "pause", effects: { sessions: warmCache } },
+    ]);
+    const [withTimeouts, onlyMemory] = analyzeRun(record, data).steps;
+    const sessions = withTimeouts!.impacted.find((i) => i.service === "sessions")!;
+    assert.ok(
+      sessions.signals.some((g) => g.metric === "memoryBytes"),
+      "the higher memory is still reported",
+    );
+    assert.equal(sessions.recoveredAfterMs, 0, "recovered once the timeouts stopped");
+    assert.notEqual(withTimeouts!.severity, "critical");
+    // Nothing but memory deviated: then memory decides, and it never came back.
+    assert.equal(onlyMemory!.impacted.find((i) => i.service === "sessions")?.recoveredAfterMs, null);
+  });
+
   test("recovery time is measured from the revert", () => {
     const { record, data } = recordRun([
       {
