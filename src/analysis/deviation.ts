@@ -32,6 +32,8 @@ export const Z_THRESHOLD = 3.5;
 export const Z_SINGLE_TICK = 10;
 export const MIN_ERROR_LINES = 3;
 export const MIN_ERROR_RATIO = 3;
+/** Why a service is down when the engine shows nothing wrong with its container. */
+const PROBES_FAILED = "no HTTP probe succeeded";
 
 interface ContinuousMetric {
   key: string;
@@ -145,10 +147,15 @@ export function serviceDeviation(input: DeviationInput): Omit<ServiceImpact, "su
   let unhealthy = false;
   let restarted = false;
   if (baseDown < 0.5) {
-    const idx = markTicks(window, tickDeviates, (s) => isDown(s) && s.health !== "unhealthy");
+    const downTick = (s: ServiceSample) => isDown(s) && s.health !== "unhealthy";
+    const idx = markTicks(window, tickDeviates, downTick);
     if (idx >= 0) {
       down = true;
-      signals.push(avail("down", 0, 1, rel(window[idx]!.t), describeDown(window[idx]!)));
+      // Probes may fail a tick before the engine reports why (a container being removed still lists
+      // as running): the text names the cause the window shows, the time stays the first down tick.
+      const reasons = window.filter(downTick).map(describeDown);
+      const text = reasons.find((r) => r !== PROBES_FAILED) ?? reasons[0]!;
+      signals.push(avail("down", 0, 1, rel(window[idx]!.t), text));
     }
   }
   if (!baseUnhealthy) {
@@ -335,7 +342,7 @@ function describeDown(s: ServiceSample): string {
   if (s.inspectError) return `container not inspectable (${s.inspectError})`;
   if (s.state && s.state !== "running")
     return `container ${s.state}${s.state === "exited" ? ` (exit code ${s.exitCode ?? "?"})` : ""}`;
-  return "no HTTP probe succeeded";
+  return PROBES_FAILED;
 }
 
 function values(samples: readonly ServiceSample[], f: (s: ServiceSample) => number | undefined): number[] {

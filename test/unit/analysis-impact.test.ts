@@ -178,6 +178,30 @@ describe("impact analysis on recorded samples", () => {
     assert.equal(onlyMemory!.impacted.find((i) => i.service === "sessions")?.recoveredAfterMs, null);
   });
 
+  test("a container removed a tick after its probes failed is described as removed", () => {
+    const probesFail = effects.paused();
+    const { record, data } = recordRun([
+      {
+        id: "rm",
+        target: "db",
+        kind: "kill",
+        effects: {
+          // First down tick: still listed as running, only the probes fail; then the engine says gone.
+          db: (i, phase) =>
+            i === 0
+              ? { ...probesFail(0, "during"), state: "running" }
+              : phase === "during"
+                ? { gone: true, inspectError: "no such container", state: undefined, probes: undefined }
+                : undefined,
+        },
+      },
+    ]);
+    const step = analyzeRun(record, data).steps[0]!;
+    const down = step.targetImpact?.signals.find((g) => g.metric === "down");
+    assert.equal(down?.text, "container removed");
+    assert.equal(down?.firstAtMs, 0, "the time is still the first tick that was down");
+  });
+
   test("recovery time is measured from the revert", () => {
     const { record, data } = recordRun([
       {
