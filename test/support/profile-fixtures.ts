@@ -142,3 +142,23 @@ export function threeTierStack(project = "shop"): ServiceProfile[] {
     }),
   ];
 }
+
+/**
+ * A compose service as the monitor's peer map sees it: one address on the project's default network,
+ * container id `<id>-cid` (what a fake engine keys on), hostname `<id>host`.
+ */
+export function addressedProfile(
+  id: string,
+  ip: string,
+  options: { project?: string; aliases?: string[] } = {},
+): ServiceProfile {
+  const project = options.project ?? "stack";
+  return {
+    ...makeProfile(id, {
+      project,
+      hostname: `${id}host`,
+      networks: { [`${project}_default`]: { ip, aliases: options.aliases ?? [] } },
+    }),
+    containerId: `${id}-cid`,
+  };
+}

@@ -7,17 +7,10 @@ import { SafetyEnvelope } from "../../src/monitor/envelope.js";
 import { peerResolver } from "../../src/monitor/peers.js";
 import type { ServiceProfile } from "../../src/discovery/profile.js";
 import type { ServiceSample } from "../../src/monitor/types.js";
+import { addressedProfile } from "../support/profile-fixtures.js";
 
 const profile = (id: string, ip: string, aliases: string[] = []): ServiceProfile =>
-  ({
-    id,
-    containerId: `${id}-cid`,
-    containerName: `shop-${id}-1`,
-    compose: { project: "shop", service: id },
-    hostname: `${id}host`,
-    networks: [{ name: "shop_default", networkId: "n", ip, aliases }],
-    endpoints: [],
-  }) as unknown as ServiceProfile;
+  addressedProfile(id, ip, { project: "shop", aliases });
 
 const peers = peerResolver([
   profile("cache", "172.18.0.3", ["redis"]),

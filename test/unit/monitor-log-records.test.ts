@@ -9,17 +9,9 @@ import type { ServiceProfile } from "../../src/discovery/profile.js";
 import { LogCounter } from "../../src/monitor/log-counter.js";
 import { groupLogRecords } from "../../src/monitor/log-records.js";
 import { peerResolver } from "../../src/monitor/peers.js";
+import { addressedProfile } from "../support/profile-fixtures.js";
 
-const profile = (id: string, ip: string): ServiceProfile =>
-  ({
-    id,
-    containerId: `${id}-cid`,
-    containerName: `stack-${id}-1`,
-    compose: { project: "stack", service: id },
-    hostname: `${id}host`,
-    networks: [{ name: "stack_default", networkId: "n", ip, aliases: [] }],
-    endpoints: [],
-  }) as unknown as ServiceProfile;
+const profile = (id: string, ip: string): ServiceProfile => addressedProfile(id, ip);
 
 // A web app ("web") with a database ("store") and a cache ("kv"); names chosen to be unhelpful.
 const stack = peerResolver([

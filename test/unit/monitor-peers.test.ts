@@ -9,17 +9,9 @@ import { sparseContainerInfo } from "../../src/docker/types.js";
 import { Monitor, type MonitorRuntime } from "../../src/monitor/monitor.js";
 import { peerResolver } from "../../src/monitor/peers.js";
 import type { ServiceSample } from "../../src/monitor/types.js";
+import { addressedProfile } from "../support/profile-fixtures.js";
 
-const profile = (id: string, ip: string): ServiceProfile =>
-  ({
-    id,
-    containerId: `${id}-cid`,
-    containerName: `stack-${id}-1`,
-    compose: { project: "stack", service: id },
-    hostname: `${id}host`,
-    networks: [{ name: "stack_default", networkId: "n", ip, aliases: [] }],
-    endpoints: [],
-  }) as unknown as ServiceProfile;
+const profile = (id: string, ip: string): ServiceProfile => addressedProfile(id, ip);
 
 describe("peer directory", () => {
   test("a new address resolves to its service; the old one stays until another service claims it", () => {
