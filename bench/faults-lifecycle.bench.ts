@@ -20,6 +20,7 @@ import type { LifecycleKind } from "../src/faults/lifecycle-options.js";
 import { Journal } from "../src/run/journal.js";
 import { TargetResolver } from "../src/run/targeting.js";
 import { docker } from "./docker-cli.js";
+import { journalledFaults } from "./journalled.js";
 import { median, ratio, type BenchContext, type BenchModule, type BenchResult } from "./types.js";
 
 const REPEAT = Math.max(1, Number(process.env.FAULTLINE_BENCH_REPEAT ?? 5));
@@ -108,19 +109,13 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
           runtime,
           resolveService: (n) => resolver.resolveService(n),
         });
-        const faultCtx = {
-          runtime,
-          runId: `bench-${kind}`,
-          record: (e: Parameters<Journal["update"]>[0]) => journal.update(e),
-        };
+        const journalled = journalledFaults(runtime, journal, `bench-${kind}`);
         let started = performance.now();
-        await journal.intent({ ...fault.journalEntry(), runId: faultCtx.runId });
-        await fault.inject(faultCtx, ctx.signal);
+        await journalled.inject(fault, ctx.signal);
         ours.inject.push(performance.now() - started);
         ours.inEffect.push(lastChange() - started);
         started = performance.now();
-        await fault.revert(faultCtx);
-        await journal.reverted(fault.id);
+        await journalled.revert(fault);
         ours.revert.push(performance.now() - started);
         if (lastChange() > started) ours.restored.push(lastChange() - started);
         const cli = CLI[kind];

@@ -16,13 +16,14 @@ import { fileURLToPath } from "node:url";
 import { connectDocker } from "../src/docker/engine.js";
 import { AGENT_IMAGE, AGENT_PROXY_UID, ensureAgentImage } from "../src/faults/agent.js";
 import { describeCapabilities, networkCapabilities } from "../src/faults/capabilities.js";
-import type { FaultContext, ResolvedService } from "../src/faults/fault.js";
+import type { ResolvedService } from "../src/faults/fault.js";
 import { showRules } from "../src/faults/network/agent-runner.js";
 import { networkFamily } from "../src/faults/network/index.js";
 import { parseNetworkOptions, type NetworkKind } from "../src/faults/network/options.js";
 import { buildRulePlan, tcHandle, type NetworkCapabilities } from "../src/faults/network/rules.js";
 import { Journal } from "../src/run/journal.js";
 import { docker } from "./docker-cli.js";
+import { journalledFaults } from "./journalled.js";
 import { median, ratio, type BenchContext, type BenchModule, type BenchResult } from "./types.js";
 
 const TARGET_MS = 1500;
@@ -98,11 +99,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       runtime,
       resolveService: (name: string) => resolve(name === "peer" ? created[1]! : name, name),
     };
-    const faultCtx: FaultContext = {
-      runtime,
-      runId,
-      record: (e: Parameters<Journal["update"]>[0]) => journal.update(e),
-    };
+    const journalled = journalledFaults(runtime, journal, runId);
     const inNamespace = (script: string) =>
       docker([
         "run",
@@ -132,8 +129,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         if (ctx.signal.aborted) throw ctx.signal.reason;
         const t0 = performance.now();
         const fault = await networkFamily.create(kind, target, options, 60_000, deps);
-        await journal.intent({ ...fault.journalEntry(), runId });
-        await fault.inject(faultCtx, ctx.signal);
+        await journalled.inject(fault, ctx.signal);
         const t1 = performance.now();
         const { tag } = fault.journalEntry().undo as { tag: string };
         const shown = await showRules(runtime, target.containerId);
@@ -142,8 +138,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
           notes.push(`${kind}: rules of ${fault.id} not visible from outside after inject`);
         }
         const t2 = performance.now();
-        await fault.revert(faultCtx);
-        await journal.reverted(fault.id);
+        await journalled.revert(fault);
         const t3 = performance.now();
         ours.inject.push(t1 - t0);
         ours.revert.push(t3 - t2);

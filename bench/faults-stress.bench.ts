@@ -19,6 +19,7 @@ import { stressArgs, stressPlacement } from "../src/faults/stress/placement.js";
 import { Journal } from "../src/run/journal.js";
 import { TargetResolver } from "../src/run/targeting.js";
 import { docker } from "./docker-cli.js";
+import { journalledFaults } from "./journalled.js";
 import { median, ratio, type BenchContext, type BenchModule, type BenchResult } from "./types.js";
 
 const REPEAT = Math.max(1, Number(process.env.FAULTLINE_BENCH_REPEAT ?? 3));
@@ -79,14 +80,9 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
           runtime,
           resolveService: (n) => resolver.resolveService(n),
         });
-        const faultCtx = {
-          runtime,
-          runId: `bench-${kind}`,
-          record: (e: Parameters<Journal["update"]>[0]) => journal.update(e),
-        };
+        const journalled = journalledFaults(runtime, journal, `bench-${kind}`);
         let started = performance.now();
-        await journal.intent({ ...fault.journalEntry(), runId: faultCtx.runId });
-        await fault.inject(faultCtx, ctx.signal);
+        await journalled.inject(fault, ctx.signal);
         ours.inject.push(performance.now() - started);
         for (const helper of fault.journalEntry().helperContainerIds) {
           const state = await runtime
@@ -99,8 +95,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
           }
         }
         started = performance.now();
-        await fault.revert(faultCtx);
-        await journal.reverted(fault.id);
+        await journalled.revert(fault);
         ours.revert.push(performance.now() - started);
         if (i === 0) notes.push(`${kind}: ${fault.describe()}`);
 
