@@ -106,14 +106,6 @@ export async function connectionCounter(
   return { reason: reasons.join("; ") };
 }
 
-/** The host-/proc-only counter (no helper fallback), or the reason there is none. */
-export function hostProcConnectionCounter(
-  profiles: readonly ServiceProfile[],
-  running: readonly Pick<ContainerInfo, "id" | "pid">[],
-): Promise<ConnectionCounterChoice> {
-  return connectionCounter(profiles, running, { source: "host" });
-}
-
 const hostProcReader: TableReader = (info) => readHostProcTables(info.pid, info.id);
 
 /** Serves each container's last reading for `maxAgeMs` (a new pid means a new process: read again). */
