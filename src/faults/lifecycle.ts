@@ -33,7 +33,7 @@ export interface LifecycleUndo {
 }
 
 /** The call that undoes each kind, if the target is found not running at revert time. */
-const WATCHDOG_ACTION: Record<LifecycleKind, WatchdogAction | undefined> = {
+export const WATCHDOG_ACTION: Record<LifecycleKind, WatchdogAction | undefined> = {
   pause: "unpause",
   stop: "start",
   kill: "start",

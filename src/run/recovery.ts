@@ -11,7 +11,8 @@ import { COMPOSE_LABELS, LABELS } from "../docker/types.js";
 import { isFaultlineError } from "../errors.js";
 import { ensureAgentImage } from "../faults/agent.js";
 import type { JournalFaultEntry } from "../faults/fault.js";
-import { restoreLifecycle } from "../faults/lifecycle.js";
+import { restoreLifecycle, WATCHDOG_ACTION } from "../faults/lifecycle.js";
+import { isLifecycleKind } from "../faults/lifecycle-options.js";
 import { sweepNamespace } from "../faults/network/agent-runner.js";
 import type { FaultRegistry } from "../faults/registry.js";
 import type { WatchdogAction } from "../faults/watchdog.js";
@@ -164,17 +165,11 @@ export function watchdogActionsOf(records: readonly JournalRecord[]): Map<string
   const actions = new Map<string, WatchdogAction>();
   for (const r of records) {
     if (r.type !== "intent" && r.type !== "update") continue;
-    const action = WATCHDOG_ACTIONS[r.entry.kind];
+    const action = isLifecycleKind(r.entry.kind) ? WATCHDOG_ACTION[r.entry.kind] : undefined;
     if (action) actions.set(r.entry.faultId, action);
   }
   return actions;
 }
-
-const WATCHDOG_ACTIONS: Partial<Record<string, WatchdogAction>> = {
-  pause: "unpause",
-  stop: "start",
-  kill: "start",
-};
 
 /** Runs whose owning process is gone, from every intent the journal holds. */
 export function deadRunsOf(
