@@ -153,8 +153,12 @@ export function serviceDeviation(input: DeviationInput): Omit<ServiceImpact, "su
       down = true;
       // Probes may fail a tick before the engine reports why (a container being removed still lists
       // as running): the text names the cause the window shows, the time stays the first down tick.
-      const reasons = window.filter(downTick).map(describeDown);
-      const text = reasons.find((r) => r !== PROBES_FAILED) ?? reasons[0]!;
+      // Removal is the final word: a container being removed may first show as dead or exited.
+      const downTicks = window.filter(downTick);
+      const reasons = downTicks.map(describeDown);
+      const text = downTicks.some((s) => s.gone)
+        ? describeDown(downTicks.find((s) => s.gone)!)
+        : (reasons.find((r) => r !== PROBES_FAILED) ?? reasons[0]!);
       signals.push(avail("down", 0, 1, rel(window[idx]!.t), text));
     }
   }
