@@ -7,6 +7,7 @@ import { renderGraphJson } from "../graph/render-json.js";
 import { renderMermaid } from "../graph/render-mermaid.js";
 import { InvalidInputError } from "../errors.js";
 import { requireBearerToken } from "./auth.js";
+import { jsonBodies } from "./body.js";
 import { toErrorResponse } from "./errors.js";
 import { discoverBody, experimentBody, injectFaultBody, parseBody } from "./schemas.js";
 import type { ApiService } from "./service.js";
@@ -24,7 +25,7 @@ export function createApp(service: ApiService, options: AppOptions = {}): expres
   app.disable("x-powered-by");
   // Before the body parser: an unauthenticated request is refused without reading its body.
   app.use(requireBearerToken(options.apiToken));
-  app.use(express.json({ limit: "64kb" }));
+  app.use(jsonBodies());
 
   app.get("/healthz", (_req, res) => {
     res.json(service.health());

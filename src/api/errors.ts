@@ -28,15 +28,35 @@ export class UnauthorizedError extends FaultlineError {
   override readonly exitCode = 2;
 }
 
+/** A request body in another format than JSON (a form, plain text, no content type at all). */
+export class UnsupportedMediaTypeError extends FaultlineError {
+  readonly code = "UNSUPPORTED_MEDIA_TYPE";
+  override readonly exitCode = 2;
+}
+
+/** A request that needs a body came without one (or with an empty one). */
+export class MissingBodyError extends FaultlineError {
+  readonly code = "MISSING_BODY";
+  override readonly exitCode = 2;
+}
+
+/** A JSON body that does not parse. */
+export class InvalidJsonError extends FaultlineError {
+  readonly code = "INVALID_JSON";
+  override readonly exitCode = 2;
+}
+
 const STATUS_BY_CODE: Record<string, number> = {
   INVALID_INPUT: 400,
   INVALID_JSON: 400,
+  MISSING_BODY: 400,
   UNAUTHORIZED: 401,
   TARGET_NOT_FOUND: 404,
   NOT_FOUND: 404,
   // Refusing a protected target is a policy decision about an existing resource.
   TARGET_EXCLUDED: 403,
   CONFLICT: 409,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   REPORT_NOT_READY: 409,
   ENGINE_UNAVAILABLE: 503,
   IMAGE_UNAVAILABLE: 503,
@@ -59,19 +79,7 @@ export function toErrorResponse(e: unknown): { status: number; body: ErrorBody }
       body: { error: { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } },
     };
   }
-  const parseFailure = e as { type?: string; status?: number; message?: string };
-  if (parseFailure?.type === "entity.parse.failed") {
-    return {
-      status: 400,
-      body: {
-        error: {
-          code: "INVALID_JSON",
-          message: `the request body is not valid JSON: ${parseFailure.message ?? ""}`.trim(),
-          hint: 'send Content-Type: application/json and a JSON object, e.g. {"target":"api","kind":"pause"}',
-        },
-      },
-    };
-  }
+  const parseFailure = e as { status?: number; message?: string };
   if (typeof parseFailure?.status === "number" && parseFailure.status >= 400 && parseFailure.status < 500) {
     return {
       status: parseFailure.status,

@@ -4,6 +4,8 @@
  */
 import { z } from "zod";
 import { InvalidInputError } from "../errors.js";
+import { JSON_BODY_HINT } from "./body.js";
+import { MissingBodyError } from "./errors.js";
 import { parseThreshold } from "../analysis/thresholds.js";
 import { parseDuration } from "../util/duration.js";
 
@@ -45,11 +47,17 @@ export type ExperimentBody = z.output<typeof experimentBody>;
 
 export const discoverBody = z.strictObject({}).optional();
 
-/** Parses `body` or throws InvalidInputError listing every problem by field. */
+/**
+ * Parses `body` or throws InvalidInputError listing every problem by field. A missing body is never
+ * taken as {}: where the schema needs one, that is a MissingBodyError.
+ */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
+  if (body === undefined && !schema.safeParse(undefined).success) {
+    throw new MissingBodyError(`the ${what} has no body`, JSON_BODY_HINT);
+  }
   let result: ReturnType<S["safeParse"]>;
   try {
-    result = schema.safeParse(body ?? {}) as ReturnType<S["safeParse"]>;
+    result = schema.safeParse(body) as ReturnType<S["safeParse"]>;
   } catch (e) {
     // Transforms (parseDuration) throw typed errors of their own.
     if (e instanceof InvalidInputError) throw e;

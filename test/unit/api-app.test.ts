@@ -400,3 +400,79 @@ describe("API token", () => {
     }
   });
 });
+
+/** A request with full control of the headers: fetch alone cannot send a body without a content type. */
+async function rawCall(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string | Uint8Array,
+) {
+  const res = await fetch(`${base}${path}`, { method, headers, body, signal: AbortSignal.timeout(5000) });
+  const text = await res.text();
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return { status: res.status, text, json: (text.startsWith("{") ? JSON.parse(text) : undefined) as any };
+}
+
+const MUTATING_ROUTES: [string, string][] = [
+  ["POST", "/api/faults"],
+  ["POST", "/api/experiments"],
+  ["POST", "/api/discover"],
+  ["DELETE", "/api/faults/f-1"],
+  ["DELETE", "/api/experiments/run-x"],
+];
+
+describe("request bodies", () => {
+  test("a body that is not JSON is 415 on every mutating route, and the service is never called", async () => {
+    calls.length = 0;
+    // curl -d's default, as in the report: it must not run anything, let alone the default experiment.
+    const scoped = '{"only":["storefront"],"kinds":["pause"]}';
+    const cases: [Record<string, string>, string | Uint8Array][] = [
+      [{ "content-type": "application/x-www-form-urlencoded" }, scoped],
+      [{ "content-type": "text/plain" }, scoped],
+      [{ "content-type": "multipart/form-data; boundary=x" }, "--x\r\n\r\n--x--"],
+      [{ "content-type": "application/jsonx" }, scoped],
+      [{ "content-type": "application/json; charset=latin1" }, scoped],
+      [{}, new TextEncoder().encode(scoped)],
+    ];
+    for (const [method, path] of MUTATING_ROUTES) {
+      for (const [headers, body] of cases) {
+        const r = await rawCall(method, path, headers, body);
+        const what = `${method} ${path} ${JSON.stringify(headers)}`;
+        assert.equal(r.status, 415, `${what}: ${r.text}`);
+        assert.equal(r.json.error.code, "UNSUPPORTED_MEDIA_TYPE", what);
+        assert.match(r.json.error.hint, /Content-Type: application\/json/, what);
+      }
+    }
+    assert.deepEqual(calls, []);
+  });
+
+  test("a missing or empty body is 400 where the route needs one; an empty body never becomes {}", async () => {
+    calls.length = 0;
+    for (const path of ["/api/faults", "/api/experiments"]) {
+      for (const [headers, body] of [
+        [{}, undefined],
+        [{ "content-type": "application/json" }, undefined],
+        [{ "content-type": "application/json" }, ""],
+        [{ "content-type": "application/json" }, " \n "],
+      ] as [Record<string, string>, string | undefined][]) {
+        const r = await rawCall("POST", path, headers, body);
+        const what = `${path} ${JSON.stringify(headers)} ${JSON.stringify(body)}`;
+        assert.equal(r.status, 400, `${what}: ${r.text}`);
+        assert.equal(r.json.error.code, "MISSING_BODY", what);
+        assert.match(r.json.error.hint, /JSON object/, what);
+      }
+    }
+    assert.deepEqual(calls, []);
+    // Routes that take no body still work without one, and with JSON in any capitalisation or charset.
+    assert.equal((await rawCall("POST", "/api/discover", {})).status, 200);
+    assert.equal((await rawCall("DELETE", "/api/faults/f-1", {})).status, 200);
+    const spelled = await rawCall(
+      "POST",
+      "/api/faults",
+      { "content-type": "Application/JSON; charset=UTF-8" },
+      JSON.stringify({ target: "api", kind: "pause" }),
+    );
+    assert.equal(spelled.status, 202, spelled.text);
+  });
+});
