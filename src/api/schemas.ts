@@ -7,31 +7,56 @@ import { InvalidInputError } from "../errors.js";
 import { JSON_BODY_HINT } from "./body.js";
 import { MissingBodyError } from "./errors.js";
 import { parseThreshold } from "../analysis/thresholds.js";
+import { MAX_FAULT_DURATION_MS } from "../faults/validation.js";
+import { MAX_RECOVERY_WAIT_MS } from "../run/plan.js";
 import { parseDuration } from "../util/duration.js";
 
-/** "30s", "500ms", "2m", or a number of milliseconds. */
-const duration = z
-  .union([z.string().min(1), z.number().int().nonnegative()])
-  .transform((v) => (typeof v === "number" ? v : parseDuration(v, "duration")));
+/**
+ * "30s", "500ms", "2m", or a whole number of milliseconds, at most `max` (shown as `maxText`): an
+ * unbounded wait would block every later fault until someone deleted it.
+ */
+const durationUpTo = (max: number, maxText: string) =>
+  z
+    .union([z.string().min(1).max(32), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)])
+    .transform((v) => (typeof v === "number" ? v : parseDuration(v, "duration")))
+    .pipe(z.number().max(max, { error: `must be at most ${maxText}` }));
+
+const faultDuration = durationUpTo(MAX_FAULT_DURATION_MS, "24h");
 
 const name = z.string().trim().min(1).max(256);
+
+/** Upper bounds on what one body may list: far above any real stack, far below what could hurt. */
+export const BODY_LIMITS = {
+  services: 256,
+  kinds: 32,
+  optionKeys: 32,
+  thresholds: 100,
+} as const;
+
+/** An object with at most `maxKeys` keys of `value`. */
+const boundedRecord = <V extends z.ZodType>(value: V, maxKeys: number) =>
+  z
+    .record(z.string().max(256), value)
+    .refine((o) => Object.keys(o).length <= maxKeys, { error: `must have at most ${maxKeys} keys` });
+
+const faultOptions = boundedRecord(z.unknown(), BODY_LIMITS.optionKeys);
 
 export const injectFaultBody = z.strictObject({
   target: name,
   kind: name,
-  options: z.record(z.string(), z.unknown()).default({}),
-  duration: duration.optional(),
+  options: faultOptions.default({}),
+  duration: faultDuration.optional(),
 });
 export type InjectFaultBody = z.output<typeof injectFaultBody>;
 
 export const experimentBody = z.strictObject({
   /** Only these services. */
-  only: z.array(name).min(1).optional(),
-  kinds: z.array(name).min(1).optional(),
-  duration: duration.optional(),
-  recoveryWait: duration.optional(),
+  only: z.array(name).min(1).max(BODY_LIMITS.services).optional(),
+  kinds: z.array(name).min(1).max(BODY_LIMITS.kinds).optional(),
+  duration: faultDuration.optional(),
+  recoveryWait: durationUpTo(MAX_RECOVERY_WAIT_MS, "1h").optional(),
   /** Options per kind, e.g. {"latency":{"latency":"200ms"}}. */
-  options: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+  options: boundedRecord(faultOptions, BODY_LIMITS.kinds).optional(),
   /** Explicit steady-state thresholds, e.g. ["latency_p95_ms<500", "web:error_rate<0.5/s"]. */
   thresholds: z
     .array(
@@ -40,7 +65,7 @@ export const experimentBody = z.strictObject({
         .max(256)
         .transform((t) => parseThreshold(t)),
     )
-    .max(100)
+    .max(BODY_LIMITS.thresholds)
     .optional(),
 });
 export type ExperimentBody = z.output<typeof experimentBody>;

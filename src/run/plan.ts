@@ -7,6 +7,7 @@ import type { ContainerInfo } from "../docker/types.js";
 import { InvalidInputError, TargetNotFoundError } from "../errors.js";
 import { blastRadii } from "../graph/order.js";
 import type { DependencyGraph } from "../graph/types.js";
+import { assertFaultDuration } from "../faults/validation.js";
 import { formatDuration } from "../util/duration.js";
 import type { FaultKind } from "./record.js";
 import { exclusionReason, matchesLabels, serviceIdOf } from "./targeting.js";
@@ -61,9 +62,19 @@ export interface ExperimentPlan {
   estimatedMs: number;
 }
 
+/** Longer than this between faults and an experiment is a stack left alone, not a pause to settle. */
+export const MAX_RECOVERY_WAIT_MS = 3_600_000;
+
 export function planExperiment(request: PlanRequest): ExperimentPlan {
   if (!request.kinds.length)
     throw new InvalidInputError("no fault kinds to plan", "pass e.g. --kinds pause,stop");
+  for (const kind of request.kinds) assertFaultDuration(kind, request.durationMs);
+  if (!(request.recoveryWaitMs >= 0 && request.recoveryWaitMs <= MAX_RECOVERY_WAIT_MS)) {
+    throw new InvalidInputError(
+      `the recovery wait (${request.recoveryWaitMs} ms) must be at least 0 and at most 1h`,
+      "e.g. --recovery 10s",
+    );
+  }
   const radii = request.graph ? blastRadii(request.graph) : new Map<string, string[]>();
   const byService = new Map<string, PlanContainer[]>();
   for (const c of request.containers) {

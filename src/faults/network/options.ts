@@ -58,6 +58,9 @@ export function parseRate(text: string): number {
   return Math.round(bits);
 }
 
+/** Each port, peer or name is rules in the target's namespace: more than this is a mistake, not a fault. */
+export const MAX_LIST_ITEMS = 64;
+
 const listOf = <T extends z.ZodType>(item: T) =>
   z.preprocess((v) => {
     if (v === undefined || v === null || v === "") return [];
@@ -67,7 +70,7 @@ const listOf = <T extends z.ZodType>(item: T) =>
         .map((s) => s.trim())
         .filter(Boolean);
     return Array.isArray(v) ? v : [v];
-  }, z.array(item));
+  }, z.array(item).max(MAX_LIST_ITEMS));
 
 const duration = (what: string) =>
   z.union([z.number(), z.string()]).transform((v) => (typeof v === "number" ? v : parseDuration(v, what)));

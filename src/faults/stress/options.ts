@@ -44,6 +44,9 @@ export function parseSize(text: string): number {
   return Math.round(Number(m[1]) * factor);
 }
 
+/** Far above any one container's need; past it a typo ("1000g") would only exhaust the host. */
+const MAX_MEMORY_BYTES = 64 * KIB ** 3;
+
 const schema = z
   .object({
     workers: z.coerce.number().int().min(1).max(64).optional(),
@@ -94,5 +97,10 @@ export function parseStressOptions(
   const bytes = parseSize(bytesText);
   if (bytes < 4 * 1024 ** 2)
     throw new InvalidInputError(`memory stress of ${bytes} bytes is too small`, "use at least 4m");
+  if (bytes > MAX_MEMORY_BYTES)
+    throw new InvalidInputError(
+      `memory stress of ${bytesText} must be at most 64g`,
+      'or give a share of the target\'s limit, e.g. bytes="80%"',
+    );
   return { ...base, bytes };
 }
