@@ -12,6 +12,7 @@ import { toErrorResponse } from "./errors.js";
 import { discoverBody, experimentBody, injectFaultBody, parseBody } from "./schemas.js";
 import type { ApiService } from "./service.js";
 import { log } from "../util/log.js";
+import { maskEnvValue, maskSecretsInText } from "../util/secrets.js";
 
 const GRAPH_FORMATS = ["json", "mermaid"] as const;
 
@@ -23,6 +24,8 @@ export interface AppOptions {
 export function createApp(service: ApiService, options: AppOptions = {}): express.Express {
   const app = express();
   app.disable("x-powered-by");
+  // Every JSON answer is masked as it is serialised, whatever the service put in it.
+  app.set("json replacer", maskingReplacer);
   // Before the body parser: an unauthenticated request is refused without reading its body.
   app.use(requireBearerToken(options.apiToken));
   app.use(jsonBodies());
@@ -130,6 +133,11 @@ export function createApp(service: ApiService, options: AppOptions = {}): expres
     res.status(status).json(body);
   });
   return app;
+}
+
+function maskingReplacer(key: string, value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  return key ? maskEnvValue(key, value) : maskSecretsInText(value);
 }
 
 /** express.json leaves an empty body as undefined or {}; both mean "no options". */

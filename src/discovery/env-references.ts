@@ -3,7 +3,7 @@
  * host:port lists, bare IPs, and host names that name another service. Values are masked before
  * they are kept. Pure.
  */
-import { MASK, isSecretName, maskSecretsInText } from "../util/secrets.js";
+import { maskEnvValue } from "../util/secrets.js";
 import type { EnvReference } from "./profile.js";
 import {
   DEFAULT_PORTS,
@@ -26,12 +26,6 @@ export function parseEnvEntries(env: string[]): [string, string][] {
     const eq = entry.indexOf("=");
     return eq < 0 ? [entry, ""] : [entry.slice(0, eq), entry.slice(eq + 1)];
   });
-}
-
-/** The value safe to print: whole value for secret-named variables, credentials inside otherwise. */
-export function maskEnvValue(name: string, value: string): string {
-  if (isSecretName(name) && value.length) return MASK;
-  return maskSecretsInText(value);
 }
 
 export function maskEnv(env: string[]): Record<string, string> {

@@ -9,7 +9,7 @@
  * no network at all (they could not talk over Docker's bridge networks).
  */
 import type { EnvReference, ServiceProfile } from "../discovery/profile.js";
-import { maskUrlCredentials } from "../util/secrets.js";
+import { maskEnvValue, maskSecretsInText } from "../util/secrets.js";
 import {
   AddressBook,
   compareIds,
@@ -175,7 +175,7 @@ function addConnectionEvidence(
 
 function addEnvEvidence(self: ServiceGroup, ref: EnvReference, book: AddressBook, add: AddEvidence): void {
   const matches = book.resolve(ref.host, self);
-  const detail = `${ref.variable}=${maskUrlCredentials(ref.value)}`;
+  const detail = `${ref.variable}=${maskEnvValue(ref.variable, ref.value)}`;
   for (const { group, dnsNetwork } of matches) {
     const weight =
       ref.port === undefined
@@ -199,7 +199,7 @@ function addLogEvidence(
 ): void {
   const parsed = parseHostToken(token);
   if (!parsed) return;
-  const detail = `"${maskUrlCredentials(token)}" in logs of ${profile.containerName}`;
+  const detail = `"${maskSecretsInText(token)}" in logs of ${profile.containerName}`;
   if (isIpAddress(parsed.host)) {
     const peer = book.byIpAddress(parsed.host);
     if (!peer || peer === self) return;

@@ -3,9 +3,11 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import type { RunAnalysis } from "../analysis/types.js";
+import { maskProfile } from "../discovery/mask.js";
 import type { ServiceProfile } from "../discovery/profile.js";
 import { InvalidInputError } from "../errors.js";
 import type { RunRecord } from "../run/record.js";
+import { maskSecretsDeep } from "../util/secrets.js";
 import type { ReportData } from "./data.js";
 import { faultReports } from "./faults.js";
 import { renderHtml } from "./html.js";
@@ -54,13 +56,14 @@ export async function writeReportData(
   input: Omit<ReportData, "faults"> & { faults?: unknown },
 ): Promise<ReportFiles> {
   const { format, record, analysis, profiles } = input;
-  const data: ReportData = {
+  // A report leaves the machine (shared, attached to tickets): masked whole, whatever its parts hold.
+  const data: ReportData = maskSecretsDeep({
     format,
     faults: faultReports(analysis.steps),
     record,
     analysis,
-    ...(profiles ? { profiles } : {}),
-  };
+    ...(profiles ? { profiles: profiles.map(maskProfile) } : {}),
+  });
   await mkdir(dir, { recursive: true });
   const files = {
     html: path.join(dir, "report.html"),
