@@ -2,11 +2,18 @@
  * How a request body becomes a value, for every route. JSON only: any other body on a mutating route is a
  * 415, never read as "no options". The body is read as text within a size bound and parsed here, so an
  * empty body stays "no body" (a 400 where the route needs one) instead of turning into {} and defaults.
+ * Scanned with secure-json-parse, which refuses `__proto__` (and `constructor.prototype`) keys that
+ * JSON.parse keeps and a later copy would silently drop or turn into a prototype; nesting is bounded
+ * before any schema or serialiser recurses into it.
  */
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
+import secureJson from "secure-json-parse";
+import { InvalidInputError } from "../errors.js";
 import { InvalidJsonError, UnsupportedMediaTypeError } from "./errors.js";
 
 export const MAX_BODY_BYTES = 64 * 1024;
+/** Far deeper than any body the API takes (a fault's options are three levels down). */
+export const MAX_BODY_DEPTH = 16;
 
 /** What every refusal of a body tells the client to send instead. */
 export const JSON_BODY_HINT =
@@ -48,8 +55,9 @@ export function jsonBodies(): RequestHandler {
       const text = typeof req.body === "string" ? req.body : "";
       req.body = undefined;
       if (!text.trim()) return next();
+      let body: unknown;
       try {
-        req.body = JSON.parse(text) as unknown;
+        body = JSON.parse(text) as unknown;
       } catch (parseError) {
         return next(
           new InvalidJsonError(
@@ -58,7 +66,42 @@ export function jsonBodies(): RequestHandler {
           ),
         );
       }
+      const refusal = refusedShape(body);
+      if (refusal) return next(refusal);
+      req.body = body;
       next();
     });
   };
+}
+
+/** Deeper than `max` levels of objects and arrays? Iterative, so no depth can overflow the stack. */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** Why a parsed body is refused before any schema sees it, if it is. */
+function refusedShape(body: unknown): InvalidInputError | undefined {
+  if (nestedDeeperThan(body, MAX_BODY_DEPTH)) {
+    return new InvalidInputError(
+      `the request body is nested deeper than ${MAX_BODY_DEPTH} levels`,
+      "fault options are flat: a value is a string, a number or a list of them",
+    );
+  }
+  try {
+    if (body !== null && typeof body === "object")
+      secureJson.scan(body, { protoAction: "error", constructorAction: "error" });
+  } catch {
+    return new InvalidInputError(
+      'the request body has a "__proto__" or "constructor" key with a prototype',
+      "such keys are never options; remove them",
+    );
+  }
+  return undefined;
 }

@@ -21,6 +21,7 @@ import { log } from "../util/log.js";
 import { withTimeout } from "../util/time.js";
 import type { Journal, JournalOwner, JournalRecord, PendingFault } from "./journal.js";
 import { pendingFrom } from "./journal.js";
+import { isExcludedByLabel } from "./targeting.js";
 
 const REVERT_TIMEOUT_MS = 60_000;
 /** Agents remove their tc/iptables rules on SIGTERM; this is how long they get before SIGKILL. */
@@ -284,7 +285,7 @@ export function namespacesToSweep(
   const seen = new Map<string, { joinId: string; name: string }>();
   for (const c of containers) {
     if (c.state !== "running" && c.state !== "paused") continue;
-    if (c.labels[LABELS.exclude] === "true" || c.labels[LABELS.owned] === "true") continue;
+    if (isExcludedByLabel(c) || c.labels[LABELS.owned] === "true") continue;
     if (c.networkMode === "host") continue;
     const joinId = c.networkMode.startsWith("container:") ? c.networkMode.slice("container:".length) : c.id;
     if (!seen.has(joinId)) seen.set(joinId, { joinId, name: c.name });

@@ -1,7 +1,7 @@
 /**
  * Which containers faults may touch, and how a name the user typed becomes one container.
  * Scope = compose project + labels; exclusions = faultline's own containers (always), containers labelled
- * faultline.exclude=true (always), and the container faultline itself runs in, if any.
+ * faultline.exclude (always, any value but an explicit false), and the container faultline itself runs in.
  */
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
@@ -22,13 +22,25 @@ export function serviceIdOf(c: Pick<ContainerInfo, "compose" | "name">): string 
   return c.compose?.service ?? c.name;
 }
 
+/** Label values that say "do not exclude"; anything else, a bare label or a typo included, excludes. */
+const EXCLUDE_OFF = new Set(["false", "0", "no", "off"]);
+
+/**
+ * Does a container carry faultline.exclude meaning yes? Fail-safe: `true`, `1`, `yes`, `on`, an empty
+ * value (`--label faultline.exclude`) and anything unclear all protect it; only an explicit false does not.
+ */
+export function isExcludedByLabel(c: Pick<ContainerInfo, "labels">): boolean {
+  const value = c.labels[LABELS.exclude];
+  return value !== undefined && !EXCLUDE_OFF.has(value.trim().toLowerCase());
+}
+
 /** Why faultline must not touch this container, or undefined when it may. */
 export function exclusionReason(
   c: Pick<ContainerInfo, "id" | "labels">,
   selfContainerId: string | undefined = detectSelfContainerId(),
 ): string | undefined {
   if (c.labels[LABELS.owned] === "true") return "it is one of faultline's own containers";
-  if (c.labels[LABELS.exclude]?.toLowerCase() === "true") return `it is labelled ${LABELS.exclude}=true`;
+  if (isExcludedByLabel(c)) return `it is labelled ${LABELS.exclude}=${c.labels[LABELS.exclude]}`;
   if (selfContainerId && c.id.startsWith(selfContainerId)) return "faultline itself runs in it";
   return undefined;
 }

@@ -476,3 +476,38 @@ describe("request bodies", () => {
     assert.equal(spelled.status, 202, spelled.text);
   });
 });
+
+describe("hostile bodies", () => {
+  test("deep nesting is a 400 without a stack trace, and the service is never called", async () => {
+    calls.length = 0;
+    const deep = (n: number) => "[".repeat(n) + "]".repeat(n);
+    for (const [path, raw] of [
+      ["/api/faults", `{"target":"api","kind":"pause","options":{"x":${deep(30_000)}}}`],
+      ["/api/experiments", `{"options":{"pause":{"x":${deep(30_000)}}}}`],
+      ["/api/faults", `{"target":"api","kind":"pause","options":{"x":${deep(40)}}}`],
+    ] as const) {
+      const r = await call("POST", path, undefined, raw);
+      assert.equal(r.status, 400, `${path}: ${r.text.slice(0, 300)}`);
+      assert.equal(r.json.error.code, "INVALID_INPUT");
+      assert.match(r.json.error.message, /nested deeper than \d+ levels/);
+      assert.doesNotMatch(r.text, /\n\s+at |RangeError|Maximum call stack/);
+    }
+    assert.deepEqual(calls, []);
+  });
+
+  test("__proto__ (and constructor.prototype) keys are refused by name wherever they are", async () => {
+    calls.length = 0;
+    for (const [path, raw] of [
+      ["/api/faults", '{"target":"api","kind":"pause","options":{"__proto__":{"isAdmin":true}}}'],
+      ["/api/faults", '{"__proto__":{"x":1},"target":"api","kind":"pause"}'],
+      ["/api/faults", '{"target":"api","kind":"pause","options":{"\\u005f_proto__":1}}'],
+      ["/api/experiments", '{"options":{"pause":{"__proto__":{"x":1}}}}'],
+      ["/api/faults", '{"target":"api","kind":"pause","options":{"constructor":{"prototype":{"x":1}}}}'],
+    ] as const) {
+      const r = await call("POST", path, undefined, raw);
+      assert.equal(r.status, 400, `${raw}: ${r.text}`);
+      assert.match(r.json.error.message, /"__proto__"|"constructor"/, raw);
+    }
+    assert.deepEqual(calls, []);
+  });
+});

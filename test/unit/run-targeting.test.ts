@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { ContainerInfo, ContainerReader, ContainerSelector } from "../../src/docker/types.js";
 import { TargetExcludedError, TargetNotFoundError } from "../../src/errors.js";
+import { namespacesToSweep } from "../../src/run/recovery.js";
 import { container } from "../support/containers.js";
 import {
   TargetResolver,
@@ -89,4 +90,17 @@ describe("TargetResolver", () => {
     const r = new TargetResolver(reader([compose("db", 1, { state: "exited" })]), {});
     await assert.rejects(r.resolveService("db"), /not running \(shop-db-1: exited\)/);
   });
+});
+
+test("faultline.exclude: any value but an explicit false excludes (1, yes, on, a bare label, a typo)", () => {
+  for (const value of ["true", "TRUE", "1", "yes", "Yes", "on", " true ", "", "ture"]) {
+    const c = container("a", { labels: { "faultline.exclude": value } });
+    assert.match(exclusionReason(c, undefined) ?? "", /labelled faultline\.exclude/, JSON.stringify(value));
+    assert.deepEqual(namespacesToSweep([c]), [], value);
+  }
+  for (const value of ["false", "FALSE", "0", "no", "off"]) {
+    const c = container("a", { labels: { "faultline.exclude": value } });
+    assert.equal(exclusionReason(c, undefined), undefined, value);
+    assert.equal(namespacesToSweep([c]).length, 1, value);
+  }
 });
