@@ -6,7 +6,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { renderGraphJson } from "../graph/render-json.js";
 import { renderMermaid } from "../graph/render-mermaid.js";
 import { InvalidInputError } from "../errors.js";
-import { requireBearerToken } from "./auth.js";
+import { isAuthenticated, requireBearerToken } from "./auth.js";
 import { jsonBodies } from "./body.js";
 import { toErrorResponse } from "./errors.js";
 import { discoverBody, experimentBody, injectFaultBody, parseBody } from "./schemas.js";
@@ -17,8 +17,10 @@ import { maskEnvValue, maskSecretsInText } from "../util/secrets.js";
 const GRAPH_FORMATS = ["json", "mermaid"] as const;
 
 export interface AppOptions {
-  /** When set, every request but the open scraper endpoints needs `Authorization: Bearer <token>`. */
+  /** When set, every request but liveness and /metrics needs `Authorization: Bearer <token>`. */
   apiToken?: string;
+  /** A second token that reads the scraper endpoints (the Prometheus SD document) and nothing else. */
+  readToken?: string;
 }
 
 export function createApp(service: ApiService, options: AppOptions = {}): express.Express {
@@ -27,11 +29,12 @@ export function createApp(service: ApiService, options: AppOptions = {}): expres
   // Every JSON answer is masked as it is serialised, whatever the service put in it.
   app.set("json replacer", maskingReplacer);
   // Before the body parser: an unauthenticated request is refused without reading its body.
-  app.use(requireBearerToken(options.apiToken));
+  app.use(requireBearerToken(options.apiToken, options.readToken));
   app.use(jsonBodies());
 
+  // Liveness for anyone; what runs and on which scope only for who shows a token.
   app.get("/healthz", (_req, res) => {
-    res.json(service.health());
+    res.json(isAuthenticated(res) ? service.health() : { status: "ok" });
   });
 
   app.get("/metrics", async (_req, res) => {

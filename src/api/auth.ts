@@ -11,17 +11,23 @@ import { InvalidInputError } from "../errors.js";
 import { UnauthorizedError } from "./errors.js";
 import type { ListenAddress } from "./server.js";
 
-/** Readable without a token: what Prometheus and health checks fetch; none of them can change anything. */
-export const OPEN_ROUTES: readonly string[] = ["/healthz", "/metrics", "/api/prometheus/targets"];
+/** Readable without a token: liveness and faultline's own counters; neither can change anything. */
+export const OPEN_ROUTES: readonly string[] = ["/healthz", "/metrics"];
+/** What the read token may fetch: the scraper endpoints, the targets document included. */
+export const READ_ROUTES: readonly string[] = [...OPEN_ROUTES, "/api/prometheus/targets"];
 
 /** Short tokens on a reachable port can be guessed; 16 characters is e.g. 8 random bytes as hex. */
 export const MIN_TOKEN_LENGTH = 16;
 
 const TOKEN_HINT = "e.g. the output of `openssl rand -hex 32`";
 
+function isReadOf(routes: readonly string[], method: string, path: string): boolean {
+  return (method === "GET" || method === "HEAD") && routes.includes(path);
+}
+
 /** Exact paths only: a path express would also route elsewhere (case, trailing slash) needs the token. */
 export function isOpenRequest(method: string, path: string): boolean {
-  return (method === "GET" || method === "HEAD") && OPEN_ROUTES.includes(path);
+  return isReadOf(OPEN_ROUTES, method, path);
 }
 
 /** A token must be usable as a header value and long enough not to be guessed. */
@@ -42,16 +48,26 @@ export function validateToken(token: string, source: string): string {
   return token;
 }
 
+export interface TokenSources {
+  envToken?: string;
+  tokenFile?: string;
+  /** How the two sources are called, for messages. */
+  names?: { env: string; file: string };
+}
+
+const API_TOKEN_NAMES = { env: "FAULTLINE_API_TOKEN", file: "--api-token-file" };
+export const READ_TOKEN_NAMES = { env: "FAULTLINE_API_READ_TOKEN", file: "--api-read-token-file" };
+
 /**
- * The configured token: from a file (trailing newline ignored) or the FAULTLINE_API_TOKEN value, never
+ * The configured token: from a file (trailing newline ignored) or the environment value, never
  * both, so there is no doubt which one is in force. Undefined when neither is set.
  */
-export function resolveApiToken(sources: { envToken?: string; tokenFile?: string }): string | undefined {
-  const { envToken, tokenFile } = sources;
+export function resolveApiToken(sources: TokenSources): string | undefined {
+  const { envToken, tokenFile, names = API_TOKEN_NAMES } = sources;
   if (envToken && tokenFile) {
     throw new InvalidInputError(
-      "both FAULTLINE_API_TOKEN and --api-token-file are set",
-      "configure the API token one way only",
+      `both ${names.env} and ${names.file} are set`,
+      "configure the token one way only",
     );
   }
   if (tokenFile) {
@@ -61,13 +77,30 @@ export function resolveApiToken(sources: { envToken?: string; tokenFile?: string
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code ?? String(e);
       throw new InvalidInputError(
-        `cannot read --api-token-file "${tokenFile}": ${code}`,
+        `cannot read ${names.file} "${tokenFile}": ${code}`,
         "the file holds the token alone",
       );
     }
-    return validateToken(text.trim(), `--api-token-file "${tokenFile}"`);
+    return validateToken(text.trim(), `${names.file} "${tokenFile}"`);
   }
-  return envToken ? validateToken(envToken.trim(), "FAULTLINE_API_TOKEN") : undefined;
+  return envToken ? validateToken(envToken.trim(), names.env) : undefined;
+}
+
+/** A read token only means something next to an API token, and must not be the same secret. */
+export function assertReadToken(readToken: string | undefined, apiToken: string | undefined): void {
+  if (!readToken) return;
+  if (!apiToken) {
+    throw new InvalidInputError(
+      `${READ_TOKEN_NAMES.env} is set without an API token`,
+      "without FAULTLINE_API_TOKEN everything is readable anyway; set both or neither",
+    );
+  }
+  if (tokenMatches(readToken, apiToken)) {
+    throw new InvalidInputError(
+      "the read token is the API token",
+      "use a different secret for reading, e.g. another `openssl rand -hex 32`",
+    );
+  }
 }
 
 const LOOPBACK = new BlockList();
@@ -106,12 +139,27 @@ export function bearerToken(header: string | undefined): string | undefined {
   return m?.[1];
 }
 
-/** Express middleware enforcing the token; with none configured every request passes. */
-export function requireBearerToken(token: string | undefined) {
+/** Did the request show a token the server accepted (so it may see details, e.g. of /healthz)? */
+export function isAuthenticated(res: Response): boolean {
+  return res.locals.authenticated === true;
+}
+
+/**
+ * Express middleware enforcing the token (and the read token on the read routes); with no token
+ * configured every request passes, and counts as authenticated.
+ */
+export function requireBearerToken(token: string | undefined, readToken?: string) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (!token || isOpenRequest(req.method, req.path)) return next();
     const presented = bearerToken(req.get("authorization"));
-    if (presented !== undefined && tokenMatches(presented, token)) return next();
+    const valid =
+      !token ||
+      (presented !== undefined &&
+        (tokenMatches(presented, token) ||
+          (readToken !== undefined &&
+            tokenMatches(presented, readToken) &&
+            isReadOf(READ_ROUTES, req.method, req.path))));
+    res.locals.authenticated = valid;
+    if (valid || isOpenRequest(req.method, req.path)) return next();
     res.set(
       "WWW-Authenticate",
       presented === undefined

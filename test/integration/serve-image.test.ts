@@ -159,6 +159,12 @@ describe("faultline image and compose overlay", { timeout: 600_000 }, () => {
     const promConfig = readFileSync(join(ROOT, "prometheus/prometheus.yml"), "utf8");
     assert.match(promConfig, /targets: \["127\.0\.0\.1:8080"\]/);
     assert.match(promConfig, /url: http:\/\/127\.0\.0\.1:8080\/api\/prometheus\/targets/);
+    // The targets document needs the read token when faultline has a token: Prometheus reads it from a
+    // file the overlay writes from FAULTLINE_API_READ_TOKEN.
+    assert.match(promConfig, /credentials_file: \/prometheus\/faultline-read-token/);
+    assert.match(block("prometheus"), /FAULTLINE_API_READ_TOKEN: ''/);
+    assert.match(block("prometheus"), /> \/prometheus\/faultline-read-token/);
+    assert.match(faultline, /FAULTLINE_API_READ_TOKEN: ''/);
     assert.doesNotMatch(promConfig + overlay, /host\.docker\.internal|0\.0\.0\.0:8080/);
     const services = (await compose("config", "--services")).split("\n").filter(Boolean);
     assert.ok(services.includes("faultline"));

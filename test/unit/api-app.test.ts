@@ -215,6 +215,7 @@ describe("serve helpers", () => {
 });
 
 const TOKEN = "0123456789abcdef0123456789abcdef";
+const READ_TOKEN = "fedcba9876543210fedcba9876543210";
 
 describe("API token", () => {
   let guarded: Server;
@@ -326,14 +327,24 @@ describe("API token", () => {
     );
   });
 
-  test("healthz, metrics and the Prometheus SD document stay open for scrapers", async () => {
+  test("healthz (liveness only) and metrics stay open; the Prometheus SD document needs a token", async () => {
     const health = await guardedCall("GET", "/healthz");
     assert.equal(health.status, 200);
-    assert.equal(health.json.status, "ok");
+    // No scope, no experiment, no fault count for whoever asks without the token.
+    assert.deepEqual(health.json, { status: "ok" });
+    const detailed = await guardedCall("GET", "/healthz", `Bearer ${TOKEN}`);
+    assert.deepEqual(detailed.json, { status: "ok", activeFaults: 0, scope: { project: "shop" } });
     const metrics = await guardedCall("GET", "/metrics");
     assert.equal(metrics.status, 200);
     assert.equal(metrics.text, "faultline_x 1\n");
-    const targets = await guardedCall("GET", "/api/prometheus/targets");
+    // The targets name every service's address: the token or the read token, nothing else.
+    const anonymous = await guardedCall("GET", "/api/prometheus/targets");
+    assert.equal(anonymous.status, 401);
+    assert.equal(
+      (await guardedCall("GET", "/api/prometheus/targets", "Bearer wrong-token-of-some-length")).status,
+      401,
+    );
+    const targets = await guardedCall("GET", "/api/prometheus/targets", `Bearer ${TOKEN}`);
     assert.equal(targets.status, 200);
     assert.equal(targets.text, "[]");
     // A wrong token on an open endpoint does not matter either.
@@ -343,9 +354,47 @@ describe("API token", () => {
     assert.equal((await guardedCall("DELETE", "/healthz")).status, 401);
   });
 
+  test("a read token reads the scraper endpoints and nothing else", async () => {
+    calls.length = 0;
+    const { server: reading, url } = await listen(
+      createApp(fake, { apiToken: TOKEN, readToken: READ_TOKEN }),
+      {
+        host: "127.0.0.1",
+        port: 0,
+      },
+    );
+    try {
+      const get = async (method: string, path: string, token: string, body?: unknown) =>
+        fetch(`${url}${path}`, {
+          method,
+          headers: {
+            authorization: `Bearer ${token}`,
+            ...(body ? { "content-type": "application/json" } : {}),
+          },
+          body: body ? JSON.stringify(body) : undefined,
+          signal: AbortSignal.timeout(5000),
+        });
+      assert.equal((await get("GET", "/api/prometheus/targets", READ_TOKEN)).status, 200);
+      assert.equal((await get("GET", "/api/prometheus/targets", TOKEN)).status, 200);
+      const health = await (await get("GET", "/healthz", READ_TOKEN)).json();
+      assert.equal((health as { activeFaults: number }).activeFaults, 0);
+      for (const [method, path, body] of [
+        ["GET", "/api/faults"],
+        ["GET", "/api/services"],
+        ["POST", "/api/faults", { target: "api", kind: "pause" }],
+        ["DELETE", "/api/faults/f-1"],
+      ] as [string, string, unknown?][])
+        assert.equal((await get(method, path, READ_TOKEN, body)).status, 401, `${method} ${path}`);
+      assert.deepEqual(calls, []);
+    } finally {
+      await closeServer(reading);
+    }
+  });
+
   test("pure helpers: open requests, bearer parsing, constant-time compare", () => {
     assert.equal(isOpenRequest("GET", "/metrics"), true);
     assert.equal(isOpenRequest("HEAD", "/healthz"), true);
+    assert.equal(isOpenRequest("GET", "/api/prometheus/targets"), false);
     assert.equal(isOpenRequest("POST", "/api/prometheus/targets"), false);
     assert.equal(isOpenRequest("GET", "/metrics/"), false);
     assert.equal(isOpenRequest("GET", "/api/faults"), false);

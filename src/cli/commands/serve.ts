@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { Command } from "commander";
 import { ChaosService } from "../../api/service.js";
 import { createApp } from "../../api/app.js";
-import { assertListenAllowed, resolveApiToken } from "../../api/auth.js";
+import { assertListenAllowed, assertReadToken, READ_TOKEN_NAMES, resolveApiToken } from "../../api/auth.js";
 import { assertCronExpression, seededRandom } from "../../api/scheduler.js";
 import { closeServer, listen, parseListen } from "../../api/server.js";
 import { ownContainerId } from "../../api/self.js";
@@ -45,6 +45,7 @@ interface ServeOptions extends ScopeOptions {
   seed?: string;
   stateDir?: string;
   apiTokenFile?: string;
+  apiReadTokenFile?: string;
 }
 
 /** An environment default; empty counts as unset (compose passes `${VAR:-}` through as ""). */
@@ -67,6 +68,11 @@ export function serveCommand(): Command {
       "--api-token-file <path>",
       "file holding the bearer token the API requires (or set FAULTLINE_API_TOKEN)",
       env("FAULTLINE_API_TOKEN_FILE"),
+    )
+    .option(
+      "--api-read-token-file <path>",
+      "file holding a second token that reads /api/prometheus/targets and /healthz only (or set FAULTLINE_API_READ_TOKEN)",
+      env("FAULTLINE_API_READ_TOKEN_FILE"),
     )
     .option(
       "--schedule <cron>",
@@ -125,6 +131,12 @@ async function serve(options: ServeOptions): Promise<void> {
     envToken: env("FAULTLINE_API_TOKEN"),
     tokenFile: options.apiTokenFile,
   });
+  const readToken = resolveApiToken({
+    envToken: env("FAULTLINE_API_READ_TOKEN"),
+    tokenFile: options.apiReadTokenFile,
+    names: READ_TOKEN_NAMES,
+  });
+  assertReadToken(readToken, apiToken);
   assertListenAllowed(address, apiToken);
   const envProject = env("FAULTLINE_PROJECT");
   const scope = resolveScope({
@@ -158,7 +170,7 @@ async function serve(options: ServeOptions): Promise<void> {
   printRecovery(await service.start());
   let bound: Awaited<ReturnType<typeof listen>>;
   try {
-    bound = await listen(createApp(service, { apiToken }), address);
+    bound = await listen(createApp(service, { apiToken, readToken }), address);
   } catch (e) {
     await service.shutdown("could not listen");
     guard.dispose();
