@@ -60,6 +60,19 @@ export function normalizeSignal(input: string | number): string {
   );
 }
 
+/**
+ * Signals that stop a process instead of ending it. The engine does not see that: it keeps reporting the
+ * container running, so a revert asking the engine would find nothing to undo. Freezing is pause's job.
+ */
+export const STOP_SIGNALS: ReadonlySet<string> = new Set(["SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU"]);
+
+export function stopSignalRefusal(signal: string): string {
+  return (
+    `${signal} stops the process without the engine knowing: docker keeps reporting it running, so ` +
+    "nothing could tell the fault is in effect or undo it on time; use --kind pause to freeze a container"
+  );
+}
+
 const stopTimeout = z.coerce
   .number()
   .int()
@@ -76,12 +89,18 @@ const schemas = {
       .union([z.string(), z.number()])
       .default("SIGKILL")
       .transform((s, ctx) => {
+        let signal: string;
         try {
-          return normalizeSignal(s);
+          signal = normalizeSignal(s);
         } catch (e) {
           ctx.addIssue({ code: "custom", message: (e as Error).message });
           return z.NEVER;
         }
+        if (STOP_SIGNALS.has(signal)) {
+          ctx.addIssue({ code: "custom", message: stopSignalRefusal(signal) });
+          return z.NEVER;
+        }
+        return signal;
       }),
   }),
 };

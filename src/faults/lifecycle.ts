@@ -19,7 +19,13 @@ import type {
   ResolvedService,
 } from "./fault.js";
 import type { LifecycleKind, LifecycleOptions } from "./lifecycle-options.js";
-import { LIFECYCLE_KINDS, isLifecycleKind, parseLifecycleOptions } from "./lifecycle-options.js";
+import {
+  LIFECYCLE_KINDS,
+  STOP_SIGNALS,
+  isLifecycleKind,
+  parseLifecycleOptions,
+} from "./lifecycle-options.js";
+import { isProcessStopped } from "./process-state.js";
 import type { WatchdogAction } from "./watchdog.js";
 import { WATCHDOG_GRACE_MS, watchdogSpec } from "./watchdog.js";
 
@@ -204,20 +210,65 @@ export async function restoreLifecycle(entry: JournalFaultEntry, runtime: Docker
       // The target is gone (removed mid-fault): there is nothing left to restore, only helpers to clean up.
       if (!(isFaultlineError(e) && e.code === "TARGET_NOT_FOUND")) throw e;
     }
-    if (current) await bringBackToRunning(entry.kind, current, runtime);
+    if (current) {
+      await bringBackToRunning(entry, current, runtime);
+      await assertRestored(entry.kind, current.id, runtime);
+    }
   }
   for (const helper of entry.helperContainerIds) await runtime.helpers.remove(helper);
 }
 
+/** Signals take effect asynchronously: a process just continued may read as stopped for a moment. */
+const PROCESS_SETTLE_MS = 2_000;
+
+async function staysStopped(pid: number): Promise<boolean> {
+  const until = Date.now() + PROCESS_SETTLE_MS;
+  while (isProcessStopped(pid)) {
+    if (Date.now() > until) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+/**
+ * A revert is done only when the target is seen back to normal: not paused, not down, and its main
+ * process not stopped by a signal (which the engine reports as running). Otherwise FaultRevertError,
+ * so the fault stays in the journal and nobody reads "reverted" over a frozen service.
+ */
+async function assertRestored(kind: FaultKind, id: string, runtime: DockerRuntime): Promise<void> {
+  const after = await runtime.inspect(id).catch(() => undefined);
+  if (!after) return;
+  const name = after.name.replace(/^\//, "");
+  const down = after.state === "exited" || after.state === "created" || after.state === "dead";
+  if (after.state === "paused" || (kind !== "pause" && down)) {
+    throw new FaultRevertError(
+      `${name} is still ${after.state} after reverting the ${kind}`,
+      `run \`docker ${after.state === "paused" ? "unpause" : "start"} ${name}\``,
+    );
+  }
+  if (after.state === "running" && (await staysStopped(after.pid))) {
+    throw new FaultRevertError(
+      `${name}'s main process (pid ${after.pid}) is stopped although the engine reports it running`,
+      `it was stopped by a signal: run \`docker kill -s CONT ${name}\``,
+    );
+  }
+}
+
 async function bringBackToRunning(
-  kind: FaultKind,
+  entry: JournalFaultEntry,
   current: ContainerInfo,
   runtime: DockerRuntime,
 ): Promise<void> {
+  const kind = entry.kind;
   const target = current.name;
   try {
     if (kind === "pause") {
       if (current.state === "paused") await runtime.unpause(current.id);
+      return;
+    }
+    // A kill journalled with a stop-class signal (before those were refused) froze the process: continue it.
+    if (kind === "kill" && STOP_SIGNALS.has(String(entry.options.signal)) && current.state === "running") {
+      await runtime.kill(current.id, "SIGCONT");
       return;
     }
     // stop / kill / restart: start it only if it is down and nothing (restart policy, the watchdog) is bringing it back.

@@ -86,3 +86,21 @@ test("describeLifecycle says what will happen and how it is undone", () => {
     /kill db \(shop-db-1\) with SIGTERM for 2s/,
   );
 });
+
+describe("stop-class kill signals", () => {
+  test("SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU (by name or number) are refused, pointing at pause", () => {
+    for (const signal of ["SIGSTOP", "stop", "19", 19, "SIGTSTP", "20", "ttin", 21, "SIGTTOU", "22"]) {
+      assert.throws(
+        () => parseLifecycleOptions("kill", { signal }, 1000),
+        (e: Error) =>
+          e instanceof InvalidInputError &&
+          /stops the process without the engine knowing/.test(e.message) &&
+          /--kind pause/.test(e.message),
+        String(signal),
+      );
+    }
+    // Other signals, SIGCONT included, stay allowed.
+    assert.deepEqual(parseLifecycleOptions("kill", { signal: "SIGCONT" }, 1000), { signal: "SIGCONT" });
+    assert.deepEqual(parseLifecycleOptions("kill", { signal: 18 }, 1000), { signal: "SIGCONT" });
+  });
+});
