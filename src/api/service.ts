@@ -94,7 +94,11 @@ export class ChaosService implements ApiService {
   constructor(private readonly options: ChaosServiceOptions) {
     const { runtime, journal, registry, selector } = options;
     this.metricsRegistry = options.metrics ?? new ServeMetrics();
-    this.resolver = new TargetResolver(runtime, { project: selector.project, labels: selector.labels });
+    this.resolver = new TargetResolver(
+      runtime,
+      { project: selector.project, labels: selector.labels },
+      options.selfContainerId,
+    );
     this.discovery = new DiscoveryCache(runtime, selector, this.metricsRegistry);
     const observers = [this.metricsRegistry.observer(), ...(options.observers ?? [])];
     this.faults = new FaultManager({

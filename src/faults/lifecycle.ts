@@ -132,11 +132,10 @@ class LifecycleFault<K extends LifecycleKind> implements Fault {
     this.entry = { ...this.entry, runId: ctx.runId, undo: { ...undo }, deadline: this.computeDeadline() };
     await ctx.record(this.journalEntry());
     try {
-      // The change first, then the watchdog: a container start costs ten times a pause and, run
-      // concurrently, slows the change itself on a busy engine. Should faultline die in the fraction of a
-      // second between the two, the journal (undo is already written) lets the next start revert it.
-      await withTimeout(this.apply(runtime), this.applyTimeoutMs(), `${this.kind} of ${this.target.service}`);
+      // The dead-man switch first, then the change: whatever happens to faultline once the change is made
+      // (it dies, or it froze itself), something already stands by to undo it at the deadline.
       await this.startWatchdog(ctx);
+      await withTimeout(this.apply(runtime), this.applyTimeoutMs(), `${this.kind} of ${this.target.service}`);
     } catch (e) {
       await this.revert(ctx).catch((revertError: unknown) =>
         log.error({ err: revertError, faultId: this.id }, "undoing a half-applied lifecycle fault failed"),

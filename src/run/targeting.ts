@@ -3,12 +3,13 @@
  * Scope = compose project + labels; exclusions = faultline's own containers (always), containers labelled
  * faultline.exclude (always, any value but an explicit false), and the container faultline itself runs in.
  */
-import { existsSync } from "node:fs";
-import { hostname } from "node:os";
 import type { ContainerInfo, ContainerReader } from "../docker/types.js";
 import { LABELS } from "../docker/types.js";
 import { TargetExcludedError, TargetNotFoundError } from "../errors.js";
 import type { ResolvedService } from "../faults/fault.js";
+import { detectSelfContainerId } from "./self.js";
+
+export { detectSelfContainerId };
 
 export interface TargetScope {
   /** docker-compose project name. */
@@ -76,13 +77,6 @@ export function toResolvedService(c: ContainerInfo): ResolvedService {
   };
 }
 
-/** When faultline runs inside a container, its hostname is that container's short id. */
-export function detectSelfContainerId(): string | undefined {
-  if (!existsSync("/.dockerenv")) return undefined;
-  const h = hostname();
-  return /^[0-9a-f]{12}$/.test(h) ? h : undefined;
-}
-
 function describeScope(scope: TargetScope): string {
   const parts = [
     scope.project ? `project "${scope.project}"` : "",
@@ -96,6 +90,8 @@ export class TargetResolver {
   constructor(
     private readonly reader: ContainerReader,
     readonly scope: TargetScope,
+    /** faultline's own container when the caller knows it better than detection (tests, serve). */
+    private readonly selfContainerId: string | undefined = detectSelfContainerId(),
   ) {}
 
   /** Every container in scope, stopped ones included (faultline's own are never listed). */
@@ -118,7 +114,7 @@ export class TargetResolver {
       );
     }
     for (const c of matches) {
-      const reason = exclusionReason(c);
+      const reason = exclusionReason(c, this.selfContainerId);
       if (reason) throw new TargetExcludedError(`"${name}" is excluded: ${reason}`, "pick another target");
     }
     const live = matches.find((c) => c.state === "running") ?? matches.find((c) => c.state === "paused");

@@ -232,4 +232,79 @@ describe("faultline image and compose overlay", { timeout: 600_000 }, () => {
     assert.equal((await state(target.id)).paused, false, logs);
     assert.deepEqual(await helpersFor(target.id), []);
   });
+
+  test("a faultline in a container with host networking and no labels refuses to fault itself, on every path", async () => {
+    // As the issue found it: in scope as a compose service, host network (so the hostname is the host's),
+    // and none of faultline's labels (container labels override the image's owned and exclude labels).
+    const selfName = `${project}-chaos-1`;
+    const selfPort = await freePort();
+    await run(
+      "docker",
+      [
+        "run",
+        "-d",
+        "--name",
+        selfName,
+        "--network",
+        "host",
+        "--pid",
+        "host",
+        "--label",
+        "faultline.test=serve-image",
+        "--label",
+        "faultline.owned=false",
+        "--label",
+        "faultline.exclude=false",
+        "--label",
+        `com.docker.compose.project=${project}`,
+        "--label",
+        "com.docker.compose.service=chaos",
+        "-v",
+        "/var/run/docker.sock:/var/run/docker.sock",
+        "-e",
+        `FAULTLINE_PROJECT=${project}`,
+        "-e",
+        `FAULTLINE_LISTEN=127.0.0.1:${selfPort}`,
+        "-e",
+        "FAULTLINE_LOG_LEVEL=warn",
+        tag,
+      ],
+      { timeout: 60_000 },
+    );
+    const self = await docker("inspect", "-f", "{{.Id}}", selfName);
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`http://127.0.0.1:${selfPort}${path}`, {
+        method,
+        headers: body ? { "content-type": "application/json" } : {},
+        body: body ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.timeout(20_000),
+      });
+      const text = await res.text();
+      return { status: res.status, text };
+    };
+    try {
+      await waitFor(async () => (await call("GET", "/healthz")).status === 200, 30_000, "faultline /healthz");
+      for (const name of ["chaos", selfName, self.slice(0, 12)]) {
+        for (const kind of ["pause", "stop", "kill"]) {
+          const r = await call("POST", "/api/faults", { target: name, kind, duration: "3s" });
+          assert.equal(r.status, 403, `${kind} ${name}: ${r.text}`);
+          assert.match(r.text, /faultline itself runs in it/);
+        }
+      }
+      const experiment = await call("POST", "/api/experiments", {
+        only: ["chaos"],
+        kinds: ["pause"],
+        duration: "2s",
+      });
+      assert.equal(experiment.status, 400, experiment.text);
+      assert.match(experiment.text, /faultline itself runs in it/);
+      const s = await state(self);
+      assert.equal(s.status, "running");
+      assert.equal(s.paused, false);
+      assert.deepEqual(await helpersFor(self), []);
+    } finally {
+      await docker("unpause", selfName).catch(() => "");
+      await docker("rm", "-f", selfName).catch(() => "");
+    }
+  });
 });

@@ -19,10 +19,10 @@ import {
 } from "../../src/api/auth.js";
 import { ConflictError, UnknownIdError } from "../../src/api/errors.js";
 import type { FaultView } from "../../src/api/faults.js";
-import { containerIdFromMountinfo } from "../../src/api/self.js";
 import { closeServer, listen, parseListen } from "../../src/api/server.js";
 import type { ApiService } from "../../src/api/service.js";
 import { TargetExcludedError, TargetNotFoundError } from "../../src/errors.js";
+import { containerIdFromMountinfo } from "../../src/run/self.js";
 import type { DependencyGraph } from "../../src/graph/types.js";
 
 const calls: { method: string; args: unknown[] }[] = [];

@@ -3,6 +3,7 @@ import { describe, test } from "node:test";
 import type { ContainerInfo, ContainerReader, ContainerSelector } from "../../src/docker/types.js";
 import { TargetExcludedError, TargetNotFoundError } from "../../src/errors.js";
 import { namespacesToSweep } from "../../src/run/recovery.js";
+import { selfContainerIdFrom } from "../../src/run/self.js";
 import { container } from "../support/containers.js";
 import {
   TargetResolver,
@@ -62,6 +63,19 @@ describe("TargetResolver", () => {
     },
   });
 
+  test("faultline's own container is refused by the resolver when serve knows it, by any name", async () => {
+    // Host networking, no labels: only the id serve read from mountinfo says this is faultline itself.
+    const self = compose("chaos");
+    const r = new TargetResolver(reader([self, compose("api")]), { project: "shop" }, self.id);
+    for (const name of ["chaos", "shop-chaos-1", self.id.slice(0, 12)])
+      await assert.rejects(r.resolveService(name), (e: Error) => {
+        assert.ok(e instanceof TargetExcludedError, name);
+        assert.match(e.message, /faultline itself runs in it/);
+        return true;
+      });
+    assert.equal((await r.resolveService("api")).service, "api");
+  });
+
   test("resolves a service to its running container with its IPs", async () => {
     const r = new TargetResolver(reader([compose("api", 1, { state: "exited" }), compose("api", 2)]), {
       project: "shop",
@@ -103,4 +117,35 @@ test("faultline.exclude: any value but an explicit false excludes (1, yes, on, a
     assert.equal(exclusionReason(c, undefined), undefined, value);
     assert.equal(namespacesToSweep([c]).length, 1, value);
   }
+});
+
+describe("which container faultline runs in", () => {
+  const id = "b308593ddbd901eacf063281a15c08a39f3dbf2e54bec344a4d4054515b750e4";
+  test("mountinfo first (host networking makes the hostname the host's), then cgroup, then hostname", () => {
+    const mountinfo = `248 231 254:0 /var/lib/docker/containers/${id}/hostname /etc/hostname rw - ext4 /dev/vda rw\n`;
+    assert.equal(selfContainerIdFrom({ mountinfo, hostname: "myhost", inContainer: true }), id);
+    assert.equal(
+      selfContainerIdFrom({ cgroup: `12:pids:/docker/${id}\n`, hostname: "myhost", inContainer: true }),
+      id,
+    );
+    assert.equal(
+      selfContainerIdFrom({
+        cgroup: `0::/system.slice/docker-${id}.scope\n`,
+        hostname: "myhost",
+        inContainer: true,
+      }),
+      id,
+    );
+    assert.equal(selfContainerIdFrom({ hostname: "b308593ddbd9", inContainer: true }), "b308593ddbd9");
+    assert.equal(selfContainerIdFrom({ hostname: "b308593ddbd9", inContainer: false }), undefined);
+    assert.equal(
+      selfContainerIdFrom({
+        mountinfo: "22 1 0:21 / /proc rw - proc proc rw\n",
+        cgroup: "0::/\n",
+        hostname: "myhost",
+        inContainer: false,
+      }),
+      undefined,
+    );
+  });
 });

@@ -11,7 +11,6 @@ import { createApp } from "../../api/app.js";
 import { assertListenAllowed, assertReadToken, READ_TOKEN_NAMES, resolveApiToken } from "../../api/auth.js";
 import { assertCronExpression, seededRandom } from "../../api/scheduler.js";
 import { closeServer, listen, parseListen } from "../../api/server.js";
-import { ownContainerId } from "../../api/self.js";
 import type { ContainerSelector, DockerRuntime } from "../../docker/types.js";
 import { defaultRegistry } from "../../faults/registry.js";
 import { createIntegrations } from "../../integrations/index.js";
@@ -145,7 +144,7 @@ async function serve(options: ServeOptions): Promise<void> {
   });
 
   const runtime = await openRuntime();
-  const selfContainerId = ownContainerId() ?? detectSelfContainerId();
+  const selfContainerId = detectSelfContainerId();
   const selector = scope.warning
     ? await ownProjectScope(runtime, selfContainerId, scope.selector)
     : scope.selector;
