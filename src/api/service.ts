@@ -162,6 +162,7 @@ export class ChaosService implements ApiService {
       runtime: this.options.runtime,
       journal: this.options.journal,
       registry: this.options.registry,
+      scope: this.options.selector,
     });
     if (this.options.discoverOnStart ?? true) {
       void this.discovery.discover().catch((e: unknown) => log.warn({ err: e }, "initial discovery failed"));

@@ -25,7 +25,7 @@ export function addStateDirOption(command: Command): Command {
 
 export async function openChaosSession(
   options: { stateDir?: string },
-  recovery: Pick<RecoveryOptions, "explicit" | "project" | "faultId"> = {},
+  recovery: Pick<RecoveryOptions, "explicit" | "project" | "faultId" | "scope"> = {},
 ): Promise<ChaosSession> {
   const runtime = await openRuntime();
   const journal = new Journal(resolveStateDir(options.stateDir));

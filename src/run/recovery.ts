@@ -42,6 +42,12 @@ export interface RecoveryOptions {
   explicit?: boolean;
   /** Narrows an explicit revert to one compose project. */
   project?: string;
+  /**
+   * The scope this faultline was started for. The helper sweep then touches only helpers aimed at a
+   * container in it, or started by a run of its own journal: another faultline's helpers on the same
+   * engine are that faultline's to judge. Without one (and without `project`), the whole engine.
+   */
+  scope?: { project?: string; labels?: string[] };
   /** Narrows an explicit revert to one fault. */
   faultId?: string;
   now?: number;
@@ -140,6 +146,21 @@ export function helperRemovalReason(
   return undefined;
 }
 
+/** Which helpers this recovery may judge at all (pure): see RecoveryOptions.scope. */
+export interface SweepScope {
+  /** Containers in the scope, any state. */
+  targets: ReadonlySet<string>;
+  /** Runs this faultline's journal knows. */
+  runs: ReadonlySet<string>;
+}
+
+export function helperInScope(helper: Pick<ContainerInfo, "labels">, scope: SweepScope | undefined): boolean {
+  if (!scope) return true;
+  const target = helper.labels[LABELS.target];
+  const run = helper.labels[LABELS.run];
+  return (target !== undefined && scope.targets.has(target)) || (run !== undefined && scope.runs.has(run));
+}
+
 /**
  * The restore a watchdog the sweep is about to remove was there to make (pure): unless its fault is known
  * reverted, removing it without making its call could leave its target paused or stopped for good. The
@@ -233,12 +254,30 @@ export async function recover(options: RecoveryOptions): Promise<RecoveryReport>
     explicitTargets,
   };
   const journalActions = watchdogActionsOf(records);
+  const sweepScope = await sweepScopeOf(runtime, options, records);
   for (const helper of await runtime.helpers.listOwned()) {
+    if (!helperInScope(helper, sweepScope)) continue;
     await sweepHelper(runtime, helper, context, journalActions, report);
   }
   // Last: the agents stopped above have removed their own rules; what remains has no agent left.
   await sweepNamespaces(runtime, namespacesToSweep(inScope), report);
   return report;
+}
+
+/** The scope of the helper sweep: the one given, else an explicit revert's project, else none (all). */
+async function sweepScopeOf(
+  runtime: DockerRuntime,
+  options: RecoveryOptions,
+  records: readonly JournalRecord[],
+): Promise<SweepScope | undefined> {
+  if (options.faultId) return undefined;
+  const scope = options.scope ?? (options.project ? { project: options.project } : undefined);
+  if (!scope?.project && !scope?.labels?.length) return undefined;
+  const containers = await runtime.list({ project: scope.project, labels: scope.labels, all: true });
+  return {
+    targets: new Set(containers.map((c) => c.id)),
+    runs: new Set(records.flatMap((r) => (r.type === "intent" ? [r.entry.runId] : []))),
+  };
 }
 
 /**

@@ -102,7 +102,7 @@ async function inject(options: InjectOptions): Promise<void> {
   const project = scope.selector.project;
 
   // A dry run reads the engine but only describes its writes, and has nothing to recover or journal.
-  const session = options.dryRun ? undefined : await openChaosSession(options);
+  const session = options.dryRun ? undefined : await openChaosSession(options, { scope: scope.selector });
   const runtime = session
     ? session.runtime
     : dryRunRuntime(await openRuntime(), (call) => process.stdout.write(`would run: ${call}\n`));

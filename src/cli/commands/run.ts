@@ -223,7 +223,7 @@ async function run(options: RunOptions): Promise<void> {
     throw new InvalidInputError("nothing to run: every service in scope was skipped", formatPlan(plan));
   if (monitoring && !options.dryRun) plan.recoveryWaitMs = 0;
 
-  const session = options.dryRun ? undefined : await openChaosSession(options);
+  const session = options.dryRun ? undefined : await openChaosSession(options, { scope: scope.selector });
   const runtime = session
     ? session.runtime
     : dryRunRuntime(real, (call) => process.stdout.write(`    would run: ${call}\n`));
