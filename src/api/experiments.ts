@@ -22,7 +22,8 @@ import {
 } from "../run/experiment.js";
 import type { RunObserver } from "../run/observer.js";
 import type { ExperimentPlan } from "../run/plan.js";
-import type { FaultKind, RunRecord } from "../run/record.js";
+import type { FaultKind } from "../faults/kinds.js";
+import type { RunRecord } from "../run/record.js";
 import { newRunId } from "../run/runner.js";
 import type { ReportFiles } from "../report/write.js";
 import { log } from "../util/log.js";

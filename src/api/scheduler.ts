@@ -9,7 +9,7 @@ import cron, { type ScheduledTask } from "node-cron";
 import { InvalidInputError } from "../errors.js";
 import type { DependencyGraph } from "../graph/types.js";
 import { planExperiment, type ExcludedService, type PlanContainer } from "../run/plan.js";
-import type { FaultKind } from "../run/record.js";
+import type { FaultKind } from "../faults/kinds.js";
 import { log } from "../util/log.js";
 
 /** Options a kind cannot do without; the scheduler uses these unless told otherwise. */

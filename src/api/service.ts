@@ -10,7 +10,7 @@ import type { DependencyGraph } from "../graph/types.js";
 import type { ExperimentScope } from "../run/experiment.js";
 import type { Journal } from "../run/journal.js";
 import type { RunObserver } from "../run/observer.js";
-import type { FaultKind } from "../run/record.js";
+import type { FaultKind } from "../faults/kinds.js";
 import { recover, type RecoveryReport } from "../run/recovery.js";
 import { TargetResolver } from "../run/targeting.js";
 import { prometheusSdTargets, type SdTargetGroup } from "../integrations/prometheus.js";

@@ -42,7 +42,7 @@ export interface DiscoveryOptions {
   /** Image of the socket-reading helper (needs only `sh` and `cat`). */
   helperImage?: string;
   helperTimeoutMs?: number;
-  /** Image with nmap for --deep (default: the fault agent image, faults/agent.ts). */
+  /** Image with nmap for --deep (default: the fault agent image, images/agent.ts). */
   agentImage?: string;
   nmapTimeoutMs?: number;
   /** Skip active probing (ports, endpoints) entirely. */
@@ -399,7 +399,7 @@ async function deepen(
   if (!agentImage) {
     try {
       // Loaded only for --deep: the fault agent module is not needed for plain discovery.
-      agentImage = (await import("../faults/agent.js")).AGENT_IMAGE;
+      agentImage = (await import("../images/agent.js")).AGENT_IMAGE;
     } catch (e) {
       for (const w of work)
         w.profile.notes.push(`--deep: agent image unknown (${errorMessage(e)}), nmap skipped`);

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { ContainerInfo, ContainerState, DockerRuntime } from "../docker/types.js";
 import { FaultInjectionError, FaultRevertError, InvalidInputError, isFaultlineError } from "../errors.js";
-import type { FaultKind } from "../run/record.js";
+import type { FaultKind } from "./kinds.js";
 import { formatDuration } from "../util/duration.js";
 import { log } from "../util/log.js";
 import { withTimeout } from "../util/time.js";

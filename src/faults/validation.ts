@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { InvalidInputError } from "../errors.js";
-import type { FaultKind } from "../run/record.js";
+import type { FaultKind } from "./kinds.js";
 import { formatDuration } from "../util/duration.js";
 
 /** Longer than this is almost certainly a typo ("30h" for "30s"), and a day-long outage is not an experiment. */

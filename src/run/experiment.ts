@@ -29,7 +29,8 @@ import { log } from "../util/log.js";
 import type { FaultJournal } from "./journal.js";
 import { combineObservers, type RunObserver } from "./observer.js";
 import { formatPlan, planExperiment, type ExperimentPlan, type PlannedStep } from "./plan.js";
-import type { FaultKind, RunRecord } from "./record.js";
+import type { FaultKind } from "../faults/kinds.js";
+import type { RunRecord } from "./record.js";
 import { runSteps } from "./runner.js";
 import type { TargetResolver } from "./targeting.js";
 

@@ -9,7 +9,7 @@ import { hostname } from "node:os";
 import type { ContainerInfo, DockerRuntime } from "../docker/types.js";
 import { COMPOSE_LABELS, LABELS } from "../docker/types.js";
 import { isFaultlineError } from "../errors.js";
-import { ensureAgentImage } from "../faults/agent.js";
+import { ensureAgentImage } from "../images/agent.js";
 import type { JournalFaultEntry } from "../faults/fault.js";
 import { restoreLifecycle, WATCHDOG_ACTION } from "../faults/lifecycle.js";
 import { isLifecycleKind } from "../faults/lifecycle-options.js";

@@ -13,7 +13,8 @@ import { sleep, withTimeout } from "../util/time.js";
 import type { FaultJournal } from "./journal.js";
 import type { RunObserver, StepContext } from "./observer.js";
 import type { ExperimentPlan, PlannedStep } from "./plan.js";
-import type { FaultKind, FaultStep, RunRecord } from "./record.js";
+import type { FaultKind } from "../faults/kinds.js";
+import type { FaultStep, RunRecord } from "./record.js";
 
 /** Upper bound on one revert, on top of each fault's own bound: a stuck engine must not hang the run. */
 export const DEFAULT_REVERT_TIMEOUT_MS = 60_000;

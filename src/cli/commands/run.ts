@@ -32,7 +32,7 @@ import {
 } from "../../run/experiment.js";
 import { NULL_JOURNAL } from "../../run/journal.js";
 import { formatPlan } from "../../run/plan.js";
-import type { FaultKind } from "../../run/record.js";
+import type { FaultKind } from "../../faults/kinds.js";
 import { installSignalHandlers } from "../../run/signals.js";
 import { TargetResolver, detectSelfContainerId } from "../../run/targeting.js";
 import { formatDuration, parseDuration } from "../../util/duration.js";
