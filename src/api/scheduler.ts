@@ -6,7 +6,7 @@
  * planner's (`planExperiment`), so the scheduler can never pick what `faultline run` would refuse.
  */
 import cron, { type ScheduledTask } from "node-cron";
-import { InvalidInputError } from "../errors.js";
+import { errorText, InvalidInputError } from "../errors.js";
 import type { DependencyGraph } from "../graph/types.js";
 import { planExperiment, type ExcludedService, type PlanContainer } from "../run/plan.js";
 import type { FaultKind } from "../faults/kinds.js";
@@ -224,10 +224,4 @@ export class ChaosScheduler {
     log[level]({ ...report }, "chaos tick");
     return report;
   }
-}
-
-function errorText(e: unknown): string {
-  const hint = (e as { hint?: string }).hint;
-  const message = e instanceof Error ? e.message : String(e);
-  return hint ? `${message} (${hint})` : message;
 }

@@ -16,7 +16,12 @@ import { TargetResolver } from "../run/targeting.js";
 import { prometheusSdTargets, type SdTargetGroup } from "../integrations/prometheus.js";
 import { log } from "../util/log.js";
 import { DiscoveryCache, type Discovery } from "./discovery.js";
-import { ExperimentManager, type ExperimentDeps, type ExperimentView } from "./experiments.js";
+import {
+  ExperimentManager,
+  type ExperimentDefaults,
+  type ExperimentDeps,
+  type ExperimentView,
+} from "./experiments.js";
 import { FaultManager, type FaultView } from "./faults.js";
 import { ServeMetrics } from "./metrics.js";
 import type { ExperimentBody, InjectFaultBody } from "./schemas.js";
@@ -62,14 +67,8 @@ export interface ChaosServiceOptions {
   registry: FaultRegistry;
   selector: ContainerSelector;
   outDir: string;
-  defaults: {
-    kinds: FaultKind[];
-    durationMs: number;
-    /** Experiments: recovery watched after each fault. */
-    recoveryWaitMs: number;
-    /** Experiments: steady state watched before each fault (default 10 s). */
-    baselineMs?: number;
-    maxBlastRadius?: number;
+  /** For experiments; kinds, duration and blast radius for scheduled faults too. */
+  defaults: ExperimentDefaults & {
     /** Per-kind options for scheduled faults and experiments (over CHAOS_KIND_DEFAULTS). */
     kindOptions?: Partial<Record<FaultKind, Record<string, unknown>>>;
   };

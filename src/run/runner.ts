@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ContainerInfo, ContainerReader, DockerRuntime } from "../docker/types.js";
-import { isFaultlineError } from "../errors.js";
+import { errorText, isTargetNotFound } from "../errors.js";
 import type { Fault, FaultContext, ResolvedService } from "../faults/fault.js";
 import type { FaultRegistry } from "../faults/registry.js";
 import { log } from "../util/log.js";
@@ -147,10 +147,9 @@ class Runner {
     } catch (e) {
       const message = errorText(e);
       step.errors.push(message);
-      step.outcome =
-        isFaultlineError(e) && e.code === "TARGET_NOT_FOUND"
-          ? { status: "skipped", reason: message }
-          : { status: "injection-failed", error: message };
+      step.outcome = isTargetNotFound(e)
+        ? { status: "skipped", reason: message }
+        : { status: "injection-failed", error: message };
       await this.hook("onStepEnd", ctx);
       return;
     }
@@ -239,7 +238,7 @@ class Runner {
         await this.options.runtime.inspect(fault.target.containerId),
       );
     } catch (e) {
-      if (isFaultlineError(e) && e.code === "TARGET_NOT_FOUND") {
+      if (isTargetNotFound(e)) {
         return targetLostReason(fault.kind, fault.target, "removed");
       }
       // The engine not answering one inspect is no reason to end a fault.
@@ -254,7 +253,7 @@ class Runner {
     try {
       await reader.inspect(step.containerId);
     } catch (e) {
-      if (isFaultlineError(e) && e.code === "TARGET_NOT_FOUND") {
+      if (isTargetNotFound(e)) {
         step.errors.push(`target container ${step.containerId.slice(0, 12)} disappeared during the fault`);
       }
     }
@@ -315,7 +314,8 @@ class Runner {
   }
 }
 
-function newStep(planned: PlannedStep): FaultStep {
+/** The record of a step before its fault is built: what was planned, no outcome yet. */
+export function newStep(planned: PlannedStep): FaultStep {
   return {
     faultId: "",
     kind: planned.kind,
@@ -327,9 +327,4 @@ function newStep(planned: PlannedStep): FaultStep {
     durationMs: planned.durationMs,
     errors: [],
   };
-}
-
-function errorText(e: unknown): string {
-  if (isFaultlineError(e)) return e.toUserLine();
-  return e instanceof Error ? e.message : String(e);
 }
