@@ -3,13 +3,13 @@
  * InvalidInputError naming the field, so a 400 says exactly what to fix.
  */
 import { z } from "zod";
-import { InvalidInputError } from "../errors.js";
-import { JSON_BODY_HINT } from "./body.js";
-import { MissingBodyError } from "./errors.js";
 import { parseThreshold } from "../analysis/thresholds.js";
 import { MAX_FAULT_DURATION_MS } from "../faults/validation.js";
 import { MAX_RECOVERY_WAIT_MS } from "../run/plan.js";
 import { parseDuration } from "../util/duration.js";
+import { parseOrRefuse } from "../util/zod-issues.js";
+import { JSON_BODY_HINT } from "./body.js";
+import { MissingBodyError } from "./errors.js";
 
 /**
  * "30s", "500ms", "2m", or a whole number of milliseconds, at most `max` (shown as `maxText`): an
@@ -54,6 +54,9 @@ export const experimentBody = z.strictObject({
   only: z.array(name).min(1).max(BODY_LIMITS.services).optional(),
   kinds: z.array(name).min(1).max(BODY_LIMITS.kinds).optional(),
   duration: faultDuration.optional(),
+  /** Steady state watched before each fault. */
+  baseline: durationUpTo(MAX_RECOVERY_WAIT_MS, "1h").optional(),
+  /** Recovery watched after each fault. */
   recoveryWait: durationUpTo(MAX_RECOVERY_WAIT_MS, "1h").optional(),
   /** Options per kind, e.g. {"latency":{"latency":"200ms"}}. */
   options: boundedRecord(faultOptions, BODY_LIMITS.kinds).optional(),
@@ -80,25 +83,9 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: s
   if (body === undefined && !schema.safeParse(undefined).success) {
     throw new MissingBodyError(`the ${what} has no body`, JSON_BODY_HINT);
   }
-  let result: ReturnType<S["safeParse"]>;
-  try {
-    result = schema.safeParse(body) as ReturnType<S["safeParse"]>;
-  } catch (e) {
-    // Transforms (parseDuration) throw typed errors of their own.
-    if (e instanceof InvalidInputError) throw e;
-    throw new InvalidInputError(`invalid ${what}: ${(e as Error).message}`);
-  }
-  if (result.success) return result.data as z.output<S>;
-  const problems = result.error!.issues.map((issue) => {
-    if (issue.code === "unrecognized_keys") {
-      return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
-    }
-    const where = issue.path.length ? `"${issue.path.join(".")}": ` : "";
-    return `${where}${issue.message}`;
+  return parseOrRefuse(schema, body, {
+    what: `invalid ${what}`,
+    noun: "field",
+    hint: (fields) => (fields.length ? `fields: ${fields.join(", ")}` : undefined),
   });
-  const fields = schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : [];
-  throw new InvalidInputError(
-    `invalid ${what}: ${problems.join("; ")}`,
-    fields.length ? `fields: ${fields.join(", ")}` : undefined,
-  );
 }

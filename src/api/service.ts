@@ -7,15 +7,21 @@ import type { ServiceProfile } from "../discovery/profile.js";
 import type { ContainerSelector, DockerRuntime } from "../docker/types.js";
 import type { FaultRegistry } from "../faults/registry.js";
 import type { DependencyGraph } from "../graph/types.js";
+import type { ExperimentScope } from "../run/experiment.js";
 import type { Journal } from "../run/journal.js";
 import type { RunObserver } from "../run/observer.js";
-import type { FaultKind } from "../run/record.js";
+import type { FaultKind } from "../faults/kinds.js";
 import { recover, type RecoveryReport } from "../run/recovery.js";
 import { TargetResolver } from "../run/targeting.js";
 import { prometheusSdTargets, type SdTargetGroup } from "../integrations/prometheus.js";
 import { log } from "../util/log.js";
 import { DiscoveryCache, type Discovery } from "./discovery.js";
-import { ExperimentManager, type ExperimentDeps, type ExperimentView } from "./experiments.js";
+import {
+  ExperimentManager,
+  type ExperimentDefaults,
+  type ExperimentDeps,
+  type ExperimentView,
+} from "./experiments.js";
 import { FaultManager, type FaultView } from "./faults.js";
 import { ServeMetrics } from "./metrics.js";
 import type { ExperimentBody, InjectFaultBody } from "./schemas.js";
@@ -61,11 +67,8 @@ export interface ChaosServiceOptions {
   registry: FaultRegistry;
   selector: ContainerSelector;
   outDir: string;
-  defaults: {
-    kinds: FaultKind[];
-    durationMs: number;
-    recoveryWaitMs: number;
-    maxBlastRadius?: number;
+  /** For experiments; kinds, duration and blast radius for scheduled faults too. */
+  defaults: ExperimentDefaults & {
     /** Per-kind options for scheduled faults and experiments (over CHAOS_KIND_DEFAULTS). */
     kindOptions?: Partial<Record<FaultKind, Record<string, unknown>>>;
   };
@@ -77,6 +80,8 @@ export interface ChaosServiceOptions {
   observers?: readonly RunObserver[];
   metrics?: ServeMetrics;
   monitorIntervalMs?: number;
+  /** Experiments: the safety envelope's limits. */
+  envelope?: ExperimentDeps["envelope"];
   enrich?: ExperimentDeps["enrich"];
   /** Skip the first discovery at start (tests that only inject). */
   discoverOnStart?: boolean;
@@ -101,29 +106,29 @@ export class ChaosService implements ApiService {
     );
     this.discovery = new DiscoveryCache(runtime, selector, this.metricsRegistry);
     const observers = [this.metricsRegistry.observer(), ...(options.observers ?? [])];
-    this.faults = new FaultManager({
+    const scope: ExperimentScope = {
       runtime,
       registry,
       journal,
       resolver: this.resolver,
       project: selector.project,
+      selfContainerId: options.selfContainerId,
+    };
+    this.faults = new FaultManager({
+      scope,
       observers,
       isBlocked: () => this.experiments.blockReason(),
     });
     this.experiments = new ExperimentManager({
-      runtime,
-      registry,
-      journal,
-      resolver: this.resolver,
+      scope,
       discovery: this.discovery,
       faults: this.faults,
       metrics: this.metricsRegistry,
       observers: options.observers,
       outDir: options.outDir,
-      project: selector.project,
-      selfContainerId: options.selfContainerId,
       defaults: options.defaults,
       monitorIntervalMs: options.monitorIntervalMs,
+      envelope: options.envelope,
       enrich: options.enrich,
     });
     if (options.schedule) {
@@ -238,6 +243,7 @@ export class ChaosService implements ApiService {
       only: body.only,
       kinds: body.kinds,
       durationMs: body.duration,
+      baselineMs: body.baseline,
       recoveryWaitMs: body.recoveryWait,
       options,
       ...(body.thresholds ? { thresholds: body.thresholds } : {}),

@@ -4,7 +4,7 @@
  */
 import type { DockerRuntime } from "../docker/types.js";
 import { InvalidInputError } from "../errors.js";
-import type { FaultKind } from "../run/record.js";
+import type { FaultKind } from "./kinds.js";
 import type { Fault, FaultDeps, FaultFamily, JournalFaultEntry, ResolvedService } from "./fault.js";
 import { lifecycleFamily } from "./lifecycle.js";
 import { networkFamily } from "./network/index.js";
@@ -29,6 +29,12 @@ export class FaultRegistry {
 
   has(kind: string): kind is FaultKind {
     return this.byKind.has(kind as FaultKind);
+  }
+
+  /** The kind a user typed, or InvalidInputError naming the kinds there are. */
+  parseKind(kind: string): FaultKind {
+    this.familyFor(kind);
+    return kind as FaultKind;
   }
 
   familyFor(kind: string): FaultFamily {

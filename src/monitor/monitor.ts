@@ -14,7 +14,7 @@ import type {
   ResourceSample,
   StatsReader,
 } from "../docker/types.js";
-import { TargetNotFoundError } from "../errors.js";
+import { errorText, TargetNotFoundError } from "../errors.js";
 import { log } from "../util/log.js";
 import { sleep, withTimeout } from "../util/time.js";
 import { SafetyEnvelope, type EnvelopeOptions } from "./envelope.js";
@@ -260,7 +260,7 @@ export class Monitor {
       w.lastIp = info.networks.find((n) => n.ip)?.ip ?? w.lastIp;
       this.followAddresses(w, info);
     } catch (e) {
-      s.inspectError = e instanceof Error ? e.message : String(e);
+      s.inspectError = errorText(e, { hint: false });
       if (e instanceof TargetNotFoundError) {
         s.gone = true;
         // Its address may already belong to another container: probing it would measure the wrong one.

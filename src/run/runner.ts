@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ContainerInfo, ContainerReader, DockerRuntime } from "../docker/types.js";
-import { isFaultlineError } from "../errors.js";
+import { errorText, isTargetNotFound } from "../errors.js";
 import type { Fault, FaultContext, ResolvedService } from "../faults/fault.js";
 import type { FaultRegistry } from "../faults/registry.js";
 import { log } from "../util/log.js";
@@ -13,7 +13,8 @@ import { sleep, withTimeout } from "../util/time.js";
 import type { FaultJournal } from "./journal.js";
 import type { RunObserver, StepContext } from "./observer.js";
 import type { ExperimentPlan, PlannedStep } from "./plan.js";
-import type { FaultKind, FaultStep, RunRecord } from "./record.js";
+import type { FaultKind } from "../faults/kinds.js";
+import type { FaultStep, RunRecord } from "./record.js";
 
 /** Upper bound on one revert, on top of each fault's own bound: a stuck engine must not hang the run. */
 export const DEFAULT_REVERT_TIMEOUT_MS = 60_000;
@@ -65,32 +66,26 @@ export function newRunId(now = new Date()): string {
   return `run-${now.toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomUUID().slice(0, 6)}`;
 }
 
+/** Runs a plan's steps with its recovery wait between them. */
 export async function runExperiment(plan: ExperimentPlan, options: RunnerOptions): Promise<RunRecord> {
-  const runner = new Runner(options);
-  return runner.run(plan);
+  return runSteps(plan.steps, plan.recoveryWaitMs, options);
 }
 
-/** Runs one already-built fault as a one-step run (the `inject` command); the record has one step. */
-export async function runSingleFault(fault: Fault, options: RunnerOptions): Promise<RunRecord> {
-  const planned: PlannedStep = {
-    service: fault.target.service,
-    containerId: fault.target.containerId,
-    containerName: fault.target.containerName,
-    kind: fault.kind,
-    options: fault.journalEntry().options,
-    durationMs: fault.durationMs,
-    blastRadius: [],
-    description: fault.describe(),
-  };
-  const plan: ExperimentPlan = {
-    steps: [planned],
-    excluded: [],
-    order: [planned.service],
-    durationMs: fault.durationMs,
-    recoveryWaitMs: 0,
-    estimatedMs: fault.durationMs,
-  };
-  return new Runner(options, new Map([[0, fault]])).run(plan);
+/**
+ * Runs steps one at a time, `recoveryWaitMs` apart (not after the last). Each step's fault is built
+ * when its turn comes, against the target as it is then.
+ */
+export async function runSteps(
+  steps: readonly PlannedStep[],
+  recoveryWaitMs: number,
+  options: RunnerOptions,
+): Promise<RunRecord> {
+  return new Runner(options).run(steps, recoveryWaitMs);
+}
+
+/** Runs one step (`inject`, an API fault, a scheduled one); the record has that one step. */
+export async function runSingleFault(step: PlannedStep, options: RunnerOptions): Promise<RunRecord> {
+  return runSteps([step], 0, options);
 }
 
 class Runner {
@@ -99,10 +94,7 @@ class Runner {
   private readonly runId: string;
   private abortReason?: string;
 
-  constructor(
-    private readonly options: RunnerOptions,
-    private readonly prebuilt = new Map<number, Fault>(),
-  ) {
+  constructor(private readonly options: RunnerOptions) {
     this.observer = options.observer ?? {};
     const signals = [options.signal, this.observer.abortSignal].filter(
       (s): s is AbortSignal => s !== undefined,
@@ -111,7 +103,7 @@ class Runner {
     this.runId = options.runId ?? newRunId();
   }
 
-  async run(plan: ExperimentPlan): Promise<RunRecord> {
+  async run(steps: readonly PlannedStep[], recoveryWaitMs: number): Promise<RunRecord> {
     const record: RunRecord = {
       runId: this.runId,
       project: this.options.project,
@@ -120,10 +112,10 @@ class Runner {
       dryRun: this.options.dryRun ?? false,
       steps: [],
     };
-    await this.hook("onRunStart", record, plan);
-    for (const [i, planned] of plan.steps.entries()) await this.hook("onStepPlanned", planned, i);
+    await this.hook("onRunStart", record, steps);
+    for (const [i, planned] of steps.entries()) await this.hook("onStepPlanned", planned, i);
 
-    for (const [index, planned] of plan.steps.entries()) {
+    for (const [index, planned] of steps.entries()) {
       const step = newStep(planned);
       record.steps.push(step);
       const reason = this.abortReason ?? (await this.checkAbort());
@@ -133,9 +125,8 @@ class Runner {
       }
       await this.runStep({ index, planned, step });
       // Dry runs change nothing, so there is nothing to recover from.
-      const last = index === plan.steps.length - 1;
-      if (!last && plan.recoveryWaitMs > 0 && !this.options.dryRun)
-        await this.waitOrAbort(plan.recoveryWaitMs);
+      const last = index === steps.length - 1;
+      if (!last && recoveryWaitMs > 0 && !this.options.dryRun) await this.waitOrAbort(recoveryWaitMs);
     }
 
     record.endedAt = new Date().toISOString();
@@ -152,14 +143,13 @@ class Runner {
     const { step, planned } = ctx;
     let fault: Fault;
     try {
-      fault = this.prebuilt.get(ctx.index) ?? (await this.buildFault(planned));
+      fault = await this.buildFault(planned);
     } catch (e) {
       const message = errorText(e);
       step.errors.push(message);
-      step.outcome =
-        isFaultlineError(e) && e.code === "TARGET_NOT_FOUND"
-          ? { status: "skipped", reason: message }
-          : { status: "injection-failed", error: message };
+      step.outcome = isTargetNotFound(e)
+        ? { status: "skipped", reason: message }
+        : { status: "injection-failed", error: message };
       await this.hook("onStepEnd", ctx);
       return;
     }
@@ -248,7 +238,7 @@ class Runner {
         await this.options.runtime.inspect(fault.target.containerId),
       );
     } catch (e) {
-      if (isFaultlineError(e) && e.code === "TARGET_NOT_FOUND") {
+      if (isTargetNotFound(e)) {
         return targetLostReason(fault.kind, fault.target, "removed");
       }
       // The engine not answering one inspect is no reason to end a fault.
@@ -263,7 +253,7 @@ class Runner {
     try {
       await reader.inspect(step.containerId);
     } catch (e) {
-      if (isFaultlineError(e) && e.code === "TARGET_NOT_FOUND") {
+      if (isTargetNotFound(e)) {
         step.errors.push(`target container ${step.containerId.slice(0, 12)} disappeared during the fault`);
       }
     }
@@ -324,7 +314,8 @@ class Runner {
   }
 }
 
-function newStep(planned: PlannedStep): FaultStep {
+/** The record of a step before its fault is built: what was planned, no outcome yet. */
+export function newStep(planned: PlannedStep): FaultStep {
   return {
     faultId: "",
     kind: planned.kind,
@@ -336,9 +327,4 @@ function newStep(planned: PlannedStep): FaultStep {
     durationMs: planned.durationMs,
     errors: [],
   };
-}
-
-function errorText(e: unknown): string {
-  if (isFaultlineError(e)) return e.toUserLine();
-  return e instanceof Error ? e.message : String(e);
 }

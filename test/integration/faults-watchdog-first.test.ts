@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import { connectDocker } from "../../src/docker/engine.js";
 import { defaultRegistry } from "../../src/faults/registry.js";
 import { Journal } from "../../src/run/journal.js";
+import { adHocStep } from "../../src/run/plan.js";
 import { runSingleFault } from "../../src/run/runner.js";
 import { TargetResolver } from "../../src/run/targeting.js";
 import {
@@ -71,13 +72,10 @@ describe("the dead-man switch comes first", { timeout: 180_000 }, () => {
   ] as const) {
     test(`${kind}: the watchdog starts before the target is touched`, async () => {
       const resolver = new TargetResolver(runtime, { project });
-      const fault = await registry.create(kind, await resolver.resolveService("echo"), options, 1500, {
-        runtime,
-        resolveService: (n) => resolver.resolveService(n),
-      });
+      const step = adHocStep(await resolver.resolveService("echo"), registry.parseKind(kind), options, 1500);
       const since = Date.now() - 1000;
       let watchdog: string | undefined;
-      await runSingleFault(fault, {
+      await runSingleFault(step, {
         runtime,
         registry,
         journal: new Journal(stateDir),

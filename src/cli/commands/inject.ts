@@ -6,18 +6,15 @@ import { Command } from "commander";
 import { FaultInjectionError, FaultRevertError, InvalidInputError } from "../../errors.js";
 import type { FaultRegistry } from "../../faults/registry.js";
 import { defaultRegistry } from "../../faults/registry.js";
-import { dryRunRuntime } from "../../run/dry-run.js";
-import { NULL_JOURNAL } from "../../run/journal.js";
+import { runSequence, validateSteps } from "../../run/experiment.js";
+import { adHocStep } from "../../run/plan.js";
 import type { RunRecord } from "../../run/record.js";
-import { runSingleFault } from "../../run/runner.js";
 import { installSignalHandlers } from "../../run/signals.js";
-import { TargetResolver } from "../../run/targeting.js";
 import { parseDuration } from "../../util/duration.js";
-import { addStateDirOption, openChaosSession } from "../chaos-session.js";
+import { addStateDirOption, openExperimentScope } from "../chaos-session.js";
 import { consoleObserver } from "../console-observer.js";
 import { addScopeOptions, collect, resolveScope, type ScopeOptions } from "../options.js";
 import { warn } from "../progress.js";
-import { openRuntime } from "../runtime.js";
 
 /** CLI flag (commander's camelCase) -> the option name fault families read. */
 const FAULT_OPTION_FLAGS = {
@@ -94,37 +91,32 @@ export function faultOptionsFromFlags(flags: FaultFlags & { option?: string[] })
 
 async function inject(options: InjectOptions): Promise<void> {
   const registry: FaultRegistry = defaultRegistry();
-  registry.familyFor(options.kind);
+  const kind = registry.parseKind(options.kind);
   const durationMs = parseDuration(options.duration, "--duration");
   const faultOptions = faultOptionsFromFlags(options);
   const scope = resolveScope(options);
   if (scope.warning) warn(scope.warning);
-  const project = scope.selector.project;
 
-  // A dry run reads the engine but only describes its writes, and has nothing to recover or journal.
-  const session = options.dryRun ? undefined : await openChaosSession(options, { scope: scope.selector });
-  const runtime = session
-    ? session.runtime
-    : dryRunRuntime(await openRuntime(), (call) => process.stdout.write(`would run: ${call}\n`));
-  const resolver = new TargetResolver(runtime, scope.selector);
-  const target = await resolver.resolveService(options.target);
-  const fault = await registry.create(options.kind, target, faultOptions, durationMs, {
-    runtime,
-    resolveService: (n) => resolver.resolveService(n),
-  });
-  if (options.dryRun) process.stdout.write(`dry run: ${fault.describe()}\n`);
+  const experimentScope = await openExperimentScope(options, scope.selector, registry, (call) =>
+    process.stdout.write(`would run: ${call}\n`),
+  );
+  const target = await experimentScope.resolver.resolveService(options.target);
+  const step = adHocStep(target, kind, faultOptions, durationMs);
+  await validateSteps([step], experimentScope);
 
   const guard = installSignalHandlers();
   try {
-    const record = await runSingleFault(fault, {
-      runtime,
-      registry,
-      journal: session?.journal ?? NULL_JOURNAL,
-      resolver,
-      project,
+    const { record } = await runSequence({
+      scope: experimentScope,
+      steps: [step],
+      recoveryMs: 0,
       dryRun: options.dryRun,
       signal: guard.signal,
-      observer: options.dryRun ? undefined : consoleObserver(),
+      observers: [
+        options.dryRun
+          ? { onBeforeInject: ({ fault }) => void process.stdout.write(`dry run: ${fault?.describe()}\n`) }
+          : consoleObserver(),
+      ],
     });
     failOnOutcome(record, guard.signal.aborted);
   } finally {

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { InvalidInputError } from "../../errors.js";
 import { parseDuration } from "../../util/duration.js";
+import { parseFaultOptions } from "../validation.js";
 
 export type NetworkKind = "latency" | "loss" | "bandwidth" | "partition" | "dns";
 export const NETWORK_KINDS: readonly NetworkKind[] = ["latency", "loss", "bandwidth", "partition", "dns"];
@@ -116,22 +117,6 @@ const schemas = {
     .strict(),
 } as const;
 
-function fail(kind: string, error: z.ZodError): never {
-  const detail = error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ");
-  throw new InvalidInputError(`invalid ${kind} options: ${detail}`);
-}
-
-function parseWith<S extends z.ZodType>(kind: string, schema: S, raw: unknown): z.infer<S> {
-  try {
-    const result = schema.safeParse(raw ?? {});
-    if (!result.success) fail(kind, result.error);
-    return result.data;
-  } catch (e) {
-    if (e instanceof InvalidInputError) throw e;
-    throw new InvalidInputError(`invalid ${kind} options: ${(e as Error).message}`);
-  }
-}
-
 export function validateDnsName(name: string): string {
   const trimmed = name.replace(/\.$/, "");
   const labels = trimmed.split(".");
@@ -156,7 +141,7 @@ export function validateDuration(durationMs: number): void {
 /** Parses and checks the options of one network fault. Throws InvalidInputError. */
 export function parseNetworkOptions(kind: NetworkKind, raw: Record<string, unknown>): NetworkOptions {
   if (kind === "dns") {
-    const o = parseWith(kind, schemas.dns, raw);
+    const o = parseFaultOptions(kind, schemas.dns, raw);
     return {
       kind,
       direction: "out",
@@ -165,7 +150,7 @@ export function parseNetworkOptions(kind: NetworkKind, raw: Record<string, unkno
       dnsNames: [...(o.name ?? []), ...(o.names ?? [])].map(validateDnsName),
     };
   }
-  const o = parseWith(kind, schemas[kind], raw) as z.infer<(typeof schemas)["partition"]> &
+  const o = parseFaultOptions(kind, schemas[kind], raw) as z.infer<(typeof schemas)["partition"]> &
     Record<string, unknown>;
   const base = {
     kind,
