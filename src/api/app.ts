@@ -143,7 +143,7 @@ function maskingReplacer(key: string, value: unknown): unknown {
   return key ? maskEnvValue(key, value) : maskSecretsInText(value);
 }
 
-/** express.json leaves an empty body as undefined or {}; both mean "no options". */
+/** Discovery takes no options: no body and an empty object both mean none. */
 function emptyToUndefined(body: unknown): unknown {
   return body && typeof body === "object" && Object.keys(body).length === 0 ? undefined : body;
 }
