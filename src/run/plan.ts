@@ -115,7 +115,15 @@ export function planExperiment(request: PlanRequest): ExperimentPlan {
     order.push(service);
     const serves = servesOthers(service, request.graph);
     for (const kind of request.kinds) {
-      const options = withPlannedDefaults(kind, { ...(request.options?.[kind] ?? {}) }, serves);
+      let options = withPlannedDefaults(kind, { ...(request.options?.[kind] ?? {}) }, serves);
+      if (kind === "http" && request.graph && options.port === undefined && options.ports === undefined) {
+        const ports = httpPortsOf(service, request.graph);
+        if (!ports.length) {
+          excluded.push({ service, reason: "http: discovery found no port of it answering HTTP" });
+          continue;
+        }
+        options = { ...options, port: ports };
+      }
       steps.push({
         service,
         containerId: target.id,
@@ -153,6 +161,17 @@ const SERVER_DIRECTIONS: Partial<Record<FaultKind, "in" | "both">> = {
   loss: "in",
   bandwidth: "both",
 };
+
+/** Protocols an http fault's proxy speaks (HTTP/1.x), as discovery names them. */
+const HTTP1_PROTOCOLS = new Set(["http", "elasticsearch"]);
+
+/** The service's TCP ports discovery saw answering HTTP/1.x (pure). */
+export function httpPortsOf(service: string, graph: DependencyGraph): number[] {
+  const node = graph.nodes.find((n) => n.id === service);
+  return (node?.ports ?? [])
+    .filter((p) => p.protocol === "tcp" && HTTP1_PROTOCOLS.has(p.service ?? ""))
+    .map((p) => p.port);
+}
 
 /** A service that listens (the graph saw its ports) or that others depend on. */
 export function servesOthers(service: string, graph: DependencyGraph | undefined): boolean {

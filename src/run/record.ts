@@ -14,6 +14,7 @@ export type FaultKind =
   | "bandwidth"
   | "partition"
   | "dns"
+  | "http"
   | "cpu"
   | "memory";
 
@@ -26,6 +27,8 @@ export type FaultMechanism =
   | "iptables-drop"
   | "delay-proxy"
   | "dns-block"
+  | "dns-responder"
+  | "http-proxy"
   | "stress-ng";
 
 export type StepOutcome =
