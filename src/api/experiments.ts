@@ -1,26 +1,30 @@
 /**
- * Experiments started through the API: the graph-ordered plan of `faultline run`, run in the background
- * with the embedded monitor, analysed and written as a report (report.html/json/md) when it ends.
- * One experiment at a time, and none while an ad-hoc fault is in effect.
+ * Experiments started through the API: the same sequence as `faultline run --out` (src/run/experiment.ts:
+ * the graph-ordered plan, validated once, run in the background under the embedded monitor with its
+ * steady-state and recovery windows and its safety envelope, analysed and written as a report when it
+ * ends). One experiment at a time, and none while an ad-hoc fault is in effect.
  */
 import { join } from "node:path";
-import { analyzeRun } from "../analysis/impact.js";
-import { checkThresholdServices, type Threshold } from "../analysis/thresholds.js";
+import type { Threshold } from "../analysis/thresholds.js";
 import type { RunAnalysis } from "../analysis/types.js";
 import type { ServiceProfile } from "../discovery/profile.js";
-import type { DependencyGraph } from "../graph/types.js";
-import type { DockerRuntime } from "../docker/types.js";
+import type { ContainerInfo } from "../docker/types.js";
 import { InvalidInputError } from "../errors.js";
-import type { FaultRegistry } from "../faults/registry.js";
-import { Monitor } from "../monitor/monitor.js";
-import { MonitorObserver } from "../monitor/observer.js";
-import type { FaultJournal } from "../run/journal.js";
-import { combineObservers, type RunObserver } from "../run/observer.js";
-import { formatPlan, planExperiment, type ExperimentPlan } from "../run/plan.js";
+import type { EnvelopeOptions } from "../monitor/envelope.js";
+import {
+  assertRunnable,
+  prepareExperiment,
+  runSequence,
+  validateSteps,
+  type ExperimentScope,
+  type MonitorSettings,
+  type StackView,
+} from "../run/experiment.js";
+import type { RunObserver } from "../run/observer.js";
+import type { ExperimentPlan } from "../run/plan.js";
 import type { FaultKind, RunRecord } from "../run/record.js";
-import { newRunId, runExperiment } from "../run/runner.js";
-import type { TargetResolver } from "../run/targeting.js";
-import { writeReport, type ReportFiles } from "../report/write.js";
+import { newRunId } from "../run/runner.js";
+import type { ReportFiles } from "../report/write.js";
 import { log } from "../util/log.js";
 import { withTimeout } from "../util/time.js";
 import type { DiscoveryCache } from "./discovery.js";
@@ -29,10 +33,16 @@ import type { FaultManager } from "./faults.js";
 import type { ServeMetrics } from "./metrics.js";
 import { optionsForKind } from "./scheduler.js";
 
+/** Steady state watched before each fault when the service is not told otherwise. */
+export const DEFAULT_BASELINE_MS = 10_000;
+
 export interface ExperimentRequest {
   only?: string[];
   kinds?: string[];
   durationMs?: number;
+  /** Steady state watched before each fault. */
+  baselineMs?: number;
+  /** Recovery watched after each fault. */
   recoveryWaitMs?: number;
   options?: Record<string, Record<string, unknown>>;
   /** Explicit steady-state thresholds (parsed); services they name must be in scope. */
@@ -64,24 +74,27 @@ interface Experiment {
   finished: Promise<void>;
   files?: ReportFiles;
   error?: string;
-  thresholds: Threshold[];
 }
 
 export interface ExperimentDeps {
-  runtime: DockerRuntime;
-  registry: FaultRegistry;
-  journal: FaultJournal;
-  resolver: TargetResolver;
+  scope: ExperimentScope;
   discovery: DiscoveryCache;
   faults: FaultManager;
   metrics: ServeMetrics;
   observers?: readonly RunObserver[];
   /** Reports go to <outDir>/<experiment id>/. */
   outDir: string;
-  project?: string;
-  selfContainerId?: string;
-  defaults: { kinds: FaultKind[]; durationMs: number; recoveryWaitMs: number; maxBlastRadius?: number };
+  defaults: {
+    kinds: FaultKind[];
+    durationMs: number;
+    recoveryWaitMs: number;
+    /** Default DEFAULT_BASELINE_MS. */
+    baselineMs?: number;
+    maxBlastRadius?: number;
+  };
   monitorIntervalMs?: number;
+  /** The safety envelope's limits (its defaults when absent: abort when every service is down 15 s). */
+  envelope?: EnvelopeOptions;
   /** Adds evidence from external back-ends (Prometheus, Elasticsearch) to the analysis. */
   enrich?: (analysis: RunAnalysis, record: RunRecord, profiles: ServiceProfile[]) => Promise<RunAnalysis>;
 }
@@ -109,35 +122,35 @@ export class ExperimentManager {
     if (deps.faults.busy()) {
       throw new ConflictError("a fault is in effect", "wait until it is reverted (GET /api/faults)");
     }
-    const kinds = [...new Set(request.kinds ?? deps.defaults.kinds)] as FaultKind[];
-    for (const k of kinds) deps.registry.familyFor(k);
+    const kinds = [
+      ...new Set((request.kinds ?? deps.defaults.kinds).map((k) => deps.scope.registry.parseKind(k))),
+    ];
     for (const k of Object.keys(request.options ?? {})) {
       if (!kinds.includes(k as FaultKind)) {
         throw new InvalidInputError(`options are given for "${k}", which is not in kinds`, `kinds: ${kinds}`);
       }
     }
-    const options = Object.fromEntries(kinds.map((k) => [k, optionsForKind(k, request.options)]));
-    const discovery = await deps.discovery.current();
-    const thresholds = request.thresholds ?? [];
-    checkThresholdServices(
-      thresholds,
-      discovery.profiles.map((p) => p.id),
-    );
-    const plan = planExperiment({
-      containers: await deps.resolver.containers(),
-      graph: discovery.graph,
-      services: request.only,
-      kinds,
-      options,
-      durationMs: request.durationMs ?? deps.defaults.durationMs,
-      recoveryWaitMs: request.recoveryWaitMs ?? deps.defaults.recoveryWaitMs,
-      maxBlastRadius: deps.defaults.maxBlastRadius,
-      selfContainerId: deps.selfContainerId,
+    const monitor = this.monitorSettings(request);
+    const prepared = await prepareExperiment({
+      request: {
+        kinds,
+        options: Object.fromEntries(kinds.map((k) => [k, optionsForKind(k, request.options)])),
+        services: request.only,
+        durationMs: request.durationMs ?? deps.defaults.durationMs,
+        recoveryMs: request.recoveryWaitMs ?? deps.defaults.recoveryWaitMs,
+        maxBlastRadius: deps.defaults.maxBlastRadius,
+      },
+      discover: async () => {
+        const { profiles, graph } = await deps.discovery.current();
+        return { profiles, graph };
+      },
+      containers: () => deps.scope.resolver.containers(),
+      selfContainerId: deps.scope.selfContainerId,
+      monitor,
     });
-    if (!plan.steps.length) {
-      throw new InvalidInputError("nothing to run: every service in scope was skipped", formatPlan(plan));
-    }
-    await this.validateOptions(plan);
+    const { plan } = prepared;
+    assertRunnable(plan);
+    await validateSteps(plan.steps, deps.scope);
     // Checked again: the awaits above leave room for another request.
     if (this.running || deps.faults.busy()) {
       throw new ConflictError("another experiment or fault started meanwhile", "try again when it ends");
@@ -150,7 +163,7 @@ export class ExperimentManager {
       plan,
       record: {
         runId: id,
-        project: deps.project,
+        project: deps.scope.project,
         startedAt: new Date().toISOString(),
         status: "running",
         dryRun: false,
@@ -159,11 +172,10 @@ export class ExperimentManager {
       done: 0,
       controller: new AbortController(),
       finished: Promise.resolve(),
-      thresholds,
     };
     this.experiments.set(id, experiment);
     this.running = experiment;
-    experiment.finished = this.execute(experiment, discovery.profiles, discovery.graph);
+    experiment.finished = this.execute(experiment, prepared.stack, prepared.containers, monitor);
     return this.view(experiment);
   }
 
@@ -215,15 +227,29 @@ export class ExperimentManager {
     return experiment;
   }
 
+  private monitorSettings(request: ExperimentRequest): MonitorSettings {
+    const { deps } = this;
+    return {
+      intervalMs: deps.monitorIntervalMs ?? 1000,
+      baselineMs: request.baselineMs ?? deps.defaults.baselineMs ?? DEFAULT_BASELINE_MS,
+      ...(deps.envelope ? { envelope: deps.envelope } : {}),
+      ...(request.thresholds?.length ? { thresholds: request.thresholds } : {}),
+      integrations: {
+        active: [],
+        observers: deps.observers ?? [],
+        enrich: async (analysis, record, profiles) =>
+          deps.enrich ? deps.enrich(analysis, record, [...profiles]) : analysis,
+      },
+    };
+  }
+
   private async execute(
     experiment: Experiment,
-    profiles: ServiceProfile[],
-    graph: DependencyGraph,
+    stack: StackView,
+    containers: readonly ContainerInfo[],
+    monitor: MonitorSettings,
   ): Promise<void> {
     const { deps } = this;
-    const monitor = new MonitorObserver(
-      new Monitor(deps.runtime, profiles, { intervalMs: deps.monitorIntervalMs ?? 1000 }),
-    );
     const progress: RunObserver = {
       onRunStart: (run) => {
         experiment.record = run;
@@ -238,61 +264,33 @@ export class ExperimentManager {
     };
     let final: ExperimentStatus | undefined;
     try {
-      const record = await runExperiment(experiment.plan, {
-        runtime: deps.runtime,
-        registry: deps.registry,
-        journal: deps.journal,
-        resolver: deps.resolver,
-        project: deps.project,
+      const { record, files } = await runSequence({
+        scope: deps.scope,
+        steps: experiment.plan.steps,
+        recoveryMs: experiment.plan.recoveryWaitMs,
+        graph: stack.graph,
+        profiles: stack.profiles,
+        containers,
+        monitor,
+        reportDir: join(deps.outDir, experiment.id),
         runId: experiment.id,
         signal: experiment.controller.signal,
-        observer: combineObservers([
-          monitor,
-          progress,
-          deps.metrics.observer(),
-          deps.faults.observerFor("experiment", experiment.id),
-          ...(deps.observers ?? []),
-        ]),
+        progress: (text) => log.info({ experiment: experiment.id }, text),
+        observers: [progress, deps.metrics.observer(), deps.faults.observerFor("experiment", experiment.id)],
       });
-      record.graphBefore = graph;
       experiment.record = record;
       final = record.status === "running" ? "completed" : record.status;
       deps.metrics.experimentEnded({ status: final });
-      let analysis = analyzeRun(record, await monitor.data(), { thresholds: experiment.thresholds });
-      if (deps.enrich) {
-        analysis = await deps.enrich(analysis, record, profiles).catch((e: unknown) => {
-          log.warn({ err: e }, "could not add external evidence to the analysis");
-          return analysis;
-        });
-      }
-      experiment.files = await writeReport(join(deps.outDir, experiment.id), record, analysis, profiles);
-      log.info(
-        { experiment: experiment.id, status: final, report: experiment.files.html },
-        "experiment done",
-      );
+      experiment.files = files;
+      log.info({ experiment: experiment.id, status: final, report: files?.html }, "experiment done");
     } catch (e) {
       experiment.error = e instanceof Error ? e.message : String(e);
       if (!final) deps.metrics.experimentEnded({ status: "failed" });
-      await monitor.data().catch(() => undefined);
       log.error({ experiment: experiment.id, err: e }, "experiment failed");
     } finally {
       // Released before the status flips, so a client that saw it end can start the next one at once.
       if (this.running === experiment) this.running = undefined;
       experiment.status = final ?? "error";
-    }
-  }
-
-  /** Builds every kind once, so bad options are a 400 now rather than a failed step later. */
-  private async validateOptions(plan: ExperimentPlan): Promise<void> {
-    const seen = new Set<FaultKind>();
-    for (const step of plan.steps) {
-      if (seen.has(step.kind)) continue;
-      seen.add(step.kind);
-      const target = await this.deps.resolver.resolveService(step.service);
-      await this.deps.registry.create(step.kind, target, step.options, step.durationMs, {
-        runtime: this.deps.runtime,
-        resolveService: (n) => this.deps.resolver.resolveService(n),
-      });
     }
   }
 

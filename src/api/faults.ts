@@ -1,16 +1,16 @@
 /**
- * Faults injected through the API (and by the scheduler): each runs as a one-step run through the same
- * runner as `faultline inject` (journal intent -> inject -> wait -> revert -> journal), in the background,
- * with its own AbortController so DELETE and shutdown revert it early. One fault per target at a time.
+ * Faults injected through the API (and by the scheduler): each runs as a one-step sequence, the same one
+ * as `faultline inject` (src/run/experiment.ts: journal intent -> inject -> wait -> revert -> journal), in
+ * the background, with its own AbortController so DELETE and shutdown revert it early. One fault per
+ * target at a time.
  */
-import type { DockerRuntime } from "../docker/types.js";
 import { FaultInjectionError } from "../errors.js";
 import type { ResolvedService } from "../faults/fault.js";
-import type { FaultRegistry } from "../faults/registry.js";
-import type { FaultJournal } from "../run/journal.js";
-import { combineObservers, type RunObserver, type StepContext } from "../run/observer.js";
+import { runSequence, validateSteps, type ExperimentScope } from "../run/experiment.js";
+import type { RunObserver, StepContext } from "../run/observer.js";
+import { adHocStep, type PlannedStep } from "../run/plan.js";
 import type { FaultStep } from "../run/record.js";
-import { newRunId, runSingleFault } from "../run/runner.js";
+import { newRunId } from "../run/runner.js";
 import { log } from "../util/log.js";
 import { withTimeout } from "../util/time.js";
 import { ConflictError, UnknownIdError } from "./errors.js";
@@ -47,11 +47,7 @@ interface Tracked {
 }
 
 export interface FaultManagerDeps {
-  runtime: DockerRuntime;
-  registry: FaultRegistry;
-  journal: FaultJournal;
-  resolver: { resolveService(name: string): Promise<ResolvedService> };
-  project?: string;
+  scope: ExperimentScope;
   /** Metrics, integrations: told about every fault this manager runs. */
   observers?: readonly RunObserver[];
   /** Ended faults kept for GET /api/faults. */
@@ -64,7 +60,8 @@ export interface FaultManagerDeps {
 const REVERT_WAIT_MS = 90_000;
 
 export class FaultManager {
-  private readonly active = new Map<string, Tracked>();
+  /** In effect or being set up; a fault's id is known once it is built. */
+  private readonly active = new Set<Tracked>();
   private readonly recent: Tracked[] = [];
   /** Services and container ids with a fault in effect or being set up. */
   private readonly busyTargets = new Set<string>();
@@ -82,18 +79,16 @@ export class FaultManager {
    * ConflictError (target busy), FaultInjectionError (the engine refused; nothing is left applied).
    */
   async inject(request: FaultRequest, source: FaultSource = "api"): Promise<FaultView> {
-    const { registry, runtime } = this.deps;
-    registry.familyFor(request.kind);
+    const { scope } = this.deps;
+    const kind = scope.registry.parseKind(request.kind);
     const blocked = this.deps.isBlocked?.();
     if (blocked) throw new ConflictError(blocked, "wait for it to finish, or cancel it");
-    const target = await this.deps.resolver.resolveService(request.target);
+    const target = await scope.resolver.resolveService(request.target);
     this.reserve(target);
     let tracked: Tracked | undefined;
     try {
-      const fault = await registry.create(request.kind, target, request.options, request.durationMs, {
-        runtime,
-        resolveService: (n) => this.deps.resolver.resolveService(n),
-      });
+      const step = adHocStep(target, kind, request.options, request.durationMs);
+      await validateSteps([step], scope);
       const runId = newRunId();
       const controller = new AbortController();
       let markInjected!: () => void;
@@ -101,37 +96,33 @@ export class FaultManager {
         markInjected = () => resolve("injected");
       });
       const entry: Tracked = {
-        id: fault.id,
+        id: "",
         source,
         runId,
         service: target.service,
         containerId: target.containerId,
-        step: placeholderStep(fault.id, request, target),
+        step: placeholderStep(step),
         controller,
         ended: false,
       };
       tracked = entry;
-      const observer = combineObservers([
-        {
-          onBeforeInject: (ctx: StepContext) => {
-            entry.step = ctx.step;
-          },
-          onInjected: () => markInjected(),
+      const observer: RunObserver = {
+        onBeforeInject: (ctx: StepContext) => {
+          entry.id = ctx.step.faultId;
+          entry.step = ctx.step;
         },
-        ...(this.deps.observers ?? []),
-      ]);
-      this.active.set(entry.id, entry);
-      entry.done = runSingleFault(fault, {
-        runtime,
-        registry,
-        journal: this.deps.journal,
-        resolver: this.deps.resolver,
-        project: this.deps.project,
+        onInjected: () => markInjected(),
+      };
+      this.active.add(entry);
+      entry.done = runSequence({
+        scope,
+        steps: [step],
+        recoveryMs: 0,
         runId,
         signal: controller.signal,
-        observer,
+        observers: [observer, ...(this.deps.observers ?? [])],
       })
-        .then((record) => {
+        .then(({ record }) => {
           if (record.steps[0]) entry.step = record.steps[0];
         })
         .catch((e: unknown) => {
@@ -140,9 +131,10 @@ export class FaultManager {
         })
         .finally(() => this.end(entry));
       const first = await Promise.race([injected, entry.done.then(() => "done" as const)]);
-      if (first === "done" && entry.step.outcome?.status === "injection-failed") {
+      const outcome = entry.step.outcome;
+      if (first === "done" && (outcome?.status === "injection-failed" || outcome?.status === "skipped")) {
         throw new FaultInjectionError(
-          entry.step.outcome.error,
+          outcome.status === "skipped" ? outcome.reason : outcome.error,
           "nothing was left applied; check the target and the fault options",
         );
       }
@@ -155,10 +147,7 @@ export class FaultManager {
 
   /** Reverts an active fault now; an ended one is returned as is (DELETE is idempotent). */
   async revert(id: string, reason = "reverted early through the API"): Promise<FaultView> {
-    const entry = this.active.get(id) ?? this.recent.find((t) => t.id === id);
-    if (!entry) {
-      throw new UnknownIdError(`no fault "${id}"`, "list faults with GET /api/faults");
-    }
+    const entry = this.find(id);
     if (entry.ended) return this.view(entry);
     if (!entry.controller) {
       throw new ConflictError(
@@ -173,7 +162,7 @@ export class FaultManager {
 
   /** Reverts everything this manager started (shutdown); never throws. */
   async revertAll(reason: string): Promise<void> {
-    const running = [...this.active.values()].filter((t) => t.controller);
+    const running = [...this.active].filter((t) => t.controller);
     for (const t of running) t.controller!.abort(reason);
     await Promise.allSettled(
       running.map((t) => withTimeout(t.done ?? Promise.resolve(), REVERT_WAIT_MS, `revert of ${t.id}`)),
@@ -182,15 +171,20 @@ export class FaultManager {
 
   list(): { active: FaultView[]; recent: FaultView[] } {
     return {
-      active: [...this.active.values()].map((t) => this.view(t)),
+      // A fault shows once it is built (it has an id); until then it is only being set up.
+      active: [...this.active].filter((t) => t.id).map((t) => this.view(t)),
       recent: [...this.recent].reverse().map((t) => this.view(t)),
     };
   }
 
   get(id: string): FaultView {
-    const entry = this.active.get(id) ?? this.recent.find((t) => t.id === id);
+    return this.view(this.find(id));
+  }
+
+  private find(id: string): Tracked {
+    const entry = [...this.active].find((t) => t.id === id) ?? this.recent.find((t) => t.id === id);
     if (!entry) throw new UnknownIdError(`no fault "${id}"`, "list faults with GET /api/faults");
-    return this.view(entry);
+    return entry;
   }
 
   /**
@@ -212,7 +206,7 @@ export class FaultManager {
         };
         bySteps.set(ctx.step, entry);
         this.busyTargets.add(entry.service).add(entry.containerId);
-        this.active.set(entry.id, entry);
+        this.active.add(entry);
       },
       onStepEnd: (ctx: StepContext) => {
         const entry = bySteps.get(ctx.step);
@@ -223,7 +217,7 @@ export class FaultManager {
 
   private reserve(target: ResolvedService): void {
     if (this.busyTargets.has(target.service) || this.busyTargets.has(target.containerId)) {
-      const current = [...this.active.values()].find(
+      const current = [...this.active].find(
         (t) => t.service === target.service || t.containerId === target.containerId,
       );
       throw new ConflictError(
@@ -244,7 +238,7 @@ export class FaultManager {
   private end(entry: Tracked): void {
     if (entry.ended) return;
     entry.ended = true;
-    this.active.delete(entry.id);
+    this.active.delete(entry);
     this.release(entry);
     this.recent.push(entry);
     const keep = this.deps.keepRecent ?? 100;
@@ -264,16 +258,17 @@ export class FaultManager {
   }
 }
 
-function placeholderStep(faultId: string, request: FaultRequest, target: ResolvedService): FaultStep {
+/** The step as the API shows it until the runner has built its fault. */
+function placeholderStep(step: PlannedStep): FaultStep {
   return {
-    faultId,
-    kind: request.kind as FaultStep["kind"],
-    target: target.service,
-    containerId: target.containerId,
-    options: request.options,
-    description: `${request.kind} ${target.service}`,
+    faultId: "",
+    kind: step.kind,
+    target: step.service,
+    containerId: step.containerId,
+    options: step.options,
+    description: step.description,
     requestedAt: new Date().toISOString(),
-    durationMs: request.durationMs,
+    durationMs: step.durationMs,
     errors: [],
   };
 }

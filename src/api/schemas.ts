@@ -27,6 +27,9 @@ export const experimentBody = z.strictObject({
   only: z.array(name).min(1).optional(),
   kinds: z.array(name).min(1).optional(),
   duration: duration.optional(),
+  /** Steady state watched before each fault. */
+  baseline: duration.optional(),
+  /** Recovery watched after each fault. */
   recoveryWait: duration.optional(),
   /** Options per kind, e.g. {"latency":{"latency":"200ms"}}. */
   options: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),

@@ -7,6 +7,7 @@ import type { ServiceProfile } from "../discovery/profile.js";
 import type { ContainerSelector, DockerRuntime } from "../docker/types.js";
 import type { FaultRegistry } from "../faults/registry.js";
 import type { DependencyGraph } from "../graph/types.js";
+import type { ExperimentScope } from "../run/experiment.js";
 import type { Journal } from "../run/journal.js";
 import type { RunObserver } from "../run/observer.js";
 import type { FaultKind } from "../run/record.js";
@@ -64,7 +65,10 @@ export interface ChaosServiceOptions {
   defaults: {
     kinds: FaultKind[];
     durationMs: number;
+    /** Experiments: recovery watched after each fault. */
     recoveryWaitMs: number;
+    /** Experiments: steady state watched before each fault (default 10 s). */
+    baselineMs?: number;
     maxBlastRadius?: number;
     /** Per-kind options for scheduled faults and experiments (over CHAOS_KIND_DEFAULTS). */
     kindOptions?: Partial<Record<FaultKind, Record<string, unknown>>>;
@@ -77,6 +81,8 @@ export interface ChaosServiceOptions {
   observers?: readonly RunObserver[];
   metrics?: ServeMetrics;
   monitorIntervalMs?: number;
+  /** Experiments: the safety envelope's limits. */
+  envelope?: ExperimentDeps["envelope"];
   enrich?: ExperimentDeps["enrich"];
   /** Skip the first discovery at start (tests that only inject). */
   discoverOnStart?: boolean;
@@ -97,29 +103,29 @@ export class ChaosService implements ApiService {
     this.resolver = new TargetResolver(runtime, { project: selector.project, labels: selector.labels });
     this.discovery = new DiscoveryCache(runtime, selector, this.metricsRegistry);
     const observers = [this.metricsRegistry.observer(), ...(options.observers ?? [])];
-    this.faults = new FaultManager({
+    const scope: ExperimentScope = {
       runtime,
       registry,
       journal,
       resolver: this.resolver,
       project: selector.project,
+      selfContainerId: options.selfContainerId,
+    };
+    this.faults = new FaultManager({
+      scope,
       observers,
       isBlocked: () => this.experiments.blockReason(),
     });
     this.experiments = new ExperimentManager({
-      runtime,
-      registry,
-      journal,
-      resolver: this.resolver,
+      scope,
       discovery: this.discovery,
       faults: this.faults,
       metrics: this.metricsRegistry,
       observers: options.observers,
       outDir: options.outDir,
-      project: selector.project,
-      selfContainerId: options.selfContainerId,
       defaults: options.defaults,
       monitorIntervalMs: options.monitorIntervalMs,
+      envelope: options.envelope,
       enrich: options.enrich,
     });
     if (options.schedule) {
@@ -233,6 +239,7 @@ export class ChaosService implements ApiService {
       only: body.only,
       kinds: body.kinds,
       durationMs: body.duration,
+      baselineMs: body.baseline,
       recoveryWaitMs: body.recoveryWait,
       options,
       ...(body.thresholds ? { thresholds: body.thresholds } : {}),

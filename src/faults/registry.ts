@@ -31,6 +31,12 @@ export class FaultRegistry {
     return this.byKind.has(kind as FaultKind);
   }
 
+  /** The kind a user typed, or InvalidInputError naming the kinds there are. */
+  parseKind(kind: string): FaultKind {
+    this.familyFor(kind);
+    return kind as FaultKind;
+  }
+
   familyFor(kind: string): FaultFamily {
     const family = this.byKind.get(kind as FaultKind);
     if (!family) {

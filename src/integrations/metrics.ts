@@ -81,7 +81,12 @@ export class FaultlineMetrics implements RunObserver {
     if (!live) return;
     this.live.delete(faultId);
     this.active.dec({ kind: live.kind, target: live.target });
-    this.duration.observe({ kind }, (Date.now() - live.since) / 1000);
+    // Until the revert, not the step's end: a monitored step goes on watching recovery after it.
+    const reverted = Date.parse(ctx.step.revertedAt ?? "");
+    this.duration.observe(
+      { kind },
+      ((Number.isFinite(reverted) ? reverted : Date.now()) - live.since) / 1000,
+    );
   }
 
   onRunEnd(run: RunRecord): void {

@@ -5,7 +5,7 @@
  */
 import type { Fault } from "../faults/fault.js";
 import type { FaultStep, RunRecord } from "./record.js";
-import type { PlannedStep, ExperimentPlan } from "./plan.js";
+import type { PlannedStep } from "./plan.js";
 
 export interface StepContext {
   /** 0-based position in the plan. */
@@ -17,7 +17,7 @@ export interface StepContext {
 }
 
 export interface RunObserver {
-  onRunStart?(run: RunRecord, plan: ExperimentPlan): void | Promise<void>;
+  onRunStart?(run: RunRecord, steps: readonly PlannedStep[]): void | Promise<void>;
   /** Once per step, before the first one runs. */
   onStepPlanned?(planned: PlannedStep, index: number): void | Promise<void>;
   onBeforeInject?(ctx: StepContext): void | Promise<void>;

@@ -8,6 +8,7 @@ import { InvalidInputError, TargetNotFoundError } from "../errors.js";
 import { blastRadii } from "../graph/order.js";
 import type { DependencyGraph } from "../graph/types.js";
 import { formatDuration } from "../util/duration.js";
+import type { FaultTarget } from "../faults/fault.js";
 import type { FaultKind } from "./record.js";
 import { exclusionReason, matchesLabels, serviceIdOf } from "./targeting.js";
 
@@ -145,6 +146,25 @@ export function planExperiment(request: PlanRequest): ExperimentPlan {
     durationMs: request.durationMs,
     recoveryWaitMs: request.recoveryWaitMs,
     estimatedMs,
+  };
+}
+
+/** One step on one resolved target, outside any plan: an ad-hoc fault (`inject`, the API, the scheduler). */
+export function adHocStep(
+  target: FaultTarget,
+  kind: FaultKind,
+  options: Record<string, unknown>,
+  durationMs: number,
+): PlannedStep {
+  return {
+    service: target.service,
+    containerId: target.containerId,
+    containerName: target.containerName,
+    kind,
+    options,
+    durationMs,
+    blastRadius: [],
+    description: describeStep(kind, target.service, options, durationMs),
   };
 }
 

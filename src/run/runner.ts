@@ -65,32 +65,26 @@ export function newRunId(now = new Date()): string {
   return `run-${now.toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomUUID().slice(0, 6)}`;
 }
 
+/** Runs a plan's steps with its recovery wait between them. */
 export async function runExperiment(plan: ExperimentPlan, options: RunnerOptions): Promise<RunRecord> {
-  const runner = new Runner(options);
-  return runner.run(plan);
+  return runSteps(plan.steps, plan.recoveryWaitMs, options);
 }
 
-/** Runs one already-built fault as a one-step run (the `inject` command); the record has one step. */
-export async function runSingleFault(fault: Fault, options: RunnerOptions): Promise<RunRecord> {
-  const planned: PlannedStep = {
-    service: fault.target.service,
-    containerId: fault.target.containerId,
-    containerName: fault.target.containerName,
-    kind: fault.kind,
-    options: fault.journalEntry().options,
-    durationMs: fault.durationMs,
-    blastRadius: [],
-    description: fault.describe(),
-  };
-  const plan: ExperimentPlan = {
-    steps: [planned],
-    excluded: [],
-    order: [planned.service],
-    durationMs: fault.durationMs,
-    recoveryWaitMs: 0,
-    estimatedMs: fault.durationMs,
-  };
-  return new Runner(options, new Map([[0, fault]])).run(plan);
+/**
+ * Runs steps one at a time, `recoveryWaitMs` apart (not after the last). Each step's fault is built
+ * when its turn comes, against the target as it is then.
+ */
+export async function runSteps(
+  steps: readonly PlannedStep[],
+  recoveryWaitMs: number,
+  options: RunnerOptions,
+): Promise<RunRecord> {
+  return new Runner(options).run(steps, recoveryWaitMs);
+}
+
+/** Runs one step (`inject`, an API fault, a scheduled one); the record has that one step. */
+export async function runSingleFault(step: PlannedStep, options: RunnerOptions): Promise<RunRecord> {
+  return runSteps([step], 0, options);
 }
 
 class Runner {
@@ -99,10 +93,7 @@ class Runner {
   private readonly runId: string;
   private abortReason?: string;
 
-  constructor(
-    private readonly options: RunnerOptions,
-    private readonly prebuilt = new Map<number, Fault>(),
-  ) {
+  constructor(private readonly options: RunnerOptions) {
     this.observer = options.observer ?? {};
     const signals = [options.signal, this.observer.abortSignal].filter(
       (s): s is AbortSignal => s !== undefined,
@@ -111,7 +102,7 @@ class Runner {
     this.runId = options.runId ?? newRunId();
   }
 
-  async run(plan: ExperimentPlan): Promise<RunRecord> {
+  async run(steps: readonly PlannedStep[], recoveryWaitMs: number): Promise<RunRecord> {
     const record: RunRecord = {
       runId: this.runId,
       project: this.options.project,
@@ -120,10 +111,10 @@ class Runner {
       dryRun: this.options.dryRun ?? false,
       steps: [],
     };
-    await this.hook("onRunStart", record, plan);
-    for (const [i, planned] of plan.steps.entries()) await this.hook("onStepPlanned", planned, i);
+    await this.hook("onRunStart", record, steps);
+    for (const [i, planned] of steps.entries()) await this.hook("onStepPlanned", planned, i);
 
-    for (const [index, planned] of plan.steps.entries()) {
+    for (const [index, planned] of steps.entries()) {
       const step = newStep(planned);
       record.steps.push(step);
       const reason = this.abortReason ?? (await this.checkAbort());
@@ -133,9 +124,8 @@ class Runner {
       }
       await this.runStep({ index, planned, step });
       // Dry runs change nothing, so there is nothing to recover from.
-      const last = index === plan.steps.length - 1;
-      if (!last && plan.recoveryWaitMs > 0 && !this.options.dryRun)
-        await this.waitOrAbort(plan.recoveryWaitMs);
+      const last = index === steps.length - 1;
+      if (!last && recoveryWaitMs > 0 && !this.options.dryRun) await this.waitOrAbort(recoveryWaitMs);
     }
 
     record.endedAt = new Date().toISOString();
@@ -152,7 +142,7 @@ class Runner {
     const { step, planned } = ctx;
     let fault: Fault;
     try {
-      fault = this.prebuilt.get(ctx.index) ?? (await this.buildFault(planned));
+      fault = await this.buildFault(planned);
     } catch (e) {
       const message = errorText(e);
       step.errors.push(message);

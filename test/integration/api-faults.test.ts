@@ -46,7 +46,7 @@ before(async () => {
     registry: defaultRegistry(),
     selector: { project },
     outDir: join(stateDir, "reports"),
-    defaults: { kinds: ["pause"], durationMs: 30_000, recoveryWaitMs: 1000 },
+    defaults: { kinds: ["pause"], durationMs: 30_000, recoveryWaitMs: 1000, baselineMs: 1000 },
     discoverOnStart: false,
   });
   await service.start();

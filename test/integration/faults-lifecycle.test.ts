@@ -13,6 +13,7 @@ import { dryRunRuntime } from "../../src/run/dry-run.js";
 import { Journal, NULL_JOURNAL } from "../../src/run/journal.js";
 import type { RunObserver } from "../../src/run/observer.js";
 import type { RunRecord } from "../../src/run/record.js";
+import { adHocStep } from "../../src/run/plan.js";
 import { runSingleFault } from "../../src/run/runner.js";
 import { TargetResolver } from "../../src/run/targeting.js";
 import {
@@ -53,17 +54,19 @@ async function inject(
   during: () => Promise<void>,
 ): Promise<RunRecord> {
   const resolver = new TargetResolver(runtime, { project });
-  const fault = await registry.create(kind, await resolver.resolveService("echo"), options, durationMs, {
-    runtime,
-    resolveService: (n) => resolver.resolveService(n),
-  });
+  const step = adHocStep(
+    await resolver.resolveService("echo"),
+    registry.parseKind(kind),
+    options,
+    durationMs,
+  );
   let duringError: unknown;
   const observer: RunObserver = {
     async onInjected() {
       await during().catch((e: unknown) => (duringError = e));
     },
   };
-  const record = await runSingleFault(fault, { runtime, registry, journal, resolver, project, observer });
+  const record = await runSingleFault(step, { runtime, registry, journal, resolver, project, observer });
   if (duringError) throw duringError;
   return record;
 }
@@ -145,12 +148,9 @@ describe("lifecycle faults", { timeout: 120_000 }, () => {
     const calls: string[] = [];
     const dry = dryRunRuntime(runtime, (c) => calls.push(c));
     const resolver = new TargetResolver(dry, { project });
-    const fault = await registry.create("pause", await resolver.resolveService("echo"), {}, 60_000, {
-      runtime: dry,
-      resolveService: (n) => resolver.resolveService(n),
-    });
+    const step = adHocStep(await resolver.resolveService("echo"), "pause", {}, 60_000);
     const started = Date.now();
-    const record = await runSingleFault(fault, {
+    const record = await runSingleFault(step, {
       runtime: dry,
       registry,
       journal: NULL_JOURNAL,
@@ -176,11 +176,8 @@ describe("lifecycle faults", { timeout: 120_000 }, () => {
   test("kill on a container with restart=always: it ends running again, whoever restarts it", async () => {
     const always = await startEcho(project, "phoenix", "always");
     const resolver = new TargetResolver(runtime, { project });
-    const fault = await registry.create("kill", await resolver.resolveService("phoenix"), {}, 1500, {
-      runtime,
-      resolveService: (n) => resolver.resolveService(n),
-    });
-    const record = await runSingleFault(fault, { runtime, registry, journal, resolver, project });
+    const step = adHocStep(await resolver.resolveService("phoenix"), "kill", {}, 1500);
+    const record = await runSingleFault(step, { runtime, registry, journal, resolver, project });
     assert.deepEqual(record.steps[0]!.outcome, { status: "reverted" });
     const s = JSON.parse(await docker("inspect", "-f", "{{json .}}", always.id)) as {
       RestartCount: number;

@@ -7,9 +7,10 @@ import { FaultInjectionError, FaultRevertError, InvalidInputError } from "../../
 import type { FaultRegistry } from "../../faults/registry.js";
 import { defaultRegistry } from "../../faults/registry.js";
 import { dryRunRuntime } from "../../run/dry-run.js";
+import { runSequence, validateSteps, type ExperimentScope } from "../../run/experiment.js";
 import { NULL_JOURNAL } from "../../run/journal.js";
+import { adHocStep } from "../../run/plan.js";
 import type { RunRecord } from "../../run/record.js";
-import { runSingleFault } from "../../run/runner.js";
 import { installSignalHandlers } from "../../run/signals.js";
 import { TargetResolver } from "../../run/targeting.js";
 import { parseDuration } from "../../util/duration.js";
@@ -113,37 +114,41 @@ export function faultOptionsFromFlags(flags: FaultFlags & { option?: string[] })
 
 async function inject(options: InjectOptions): Promise<void> {
   const registry: FaultRegistry = defaultRegistry();
-  registry.familyFor(options.kind);
+  const kind = registry.parseKind(options.kind);
   const durationMs = parseDuration(options.duration, "--duration");
   const faultOptions = faultOptionsFromFlags(options);
   const scope = resolveScope(options);
   if (scope.warning) warn(scope.warning);
-  const project = scope.selector.project;
 
   // A dry run reads the engine but only describes its writes, and has nothing to recover or journal.
   const session = options.dryRun ? undefined : await openChaosSession(options);
   const runtime = session
     ? session.runtime
     : dryRunRuntime(await openRuntime(), (call) => process.stdout.write(`would run: ${call}\n`));
-  const resolver = new TargetResolver(runtime, scope.selector);
-  const target = await resolver.resolveService(options.target);
-  const fault = await registry.create(options.kind, target, faultOptions, durationMs, {
+  const experimentScope: ExperimentScope = {
     runtime,
-    resolveService: (n) => resolver.resolveService(n),
-  });
-  if (options.dryRun) process.stdout.write(`dry run: ${fault.describe()}\n`);
+    registry,
+    journal: session?.journal ?? NULL_JOURNAL,
+    resolver: new TargetResolver(runtime, scope.selector),
+    project: scope.selector.project,
+  };
+  const target = await experimentScope.resolver.resolveService(options.target);
+  const step = adHocStep(target, kind, faultOptions, durationMs);
+  await validateSteps([step], experimentScope);
 
   const guard = installSignalHandlers();
   try {
-    const record = await runSingleFault(fault, {
-      runtime,
-      registry,
-      journal: session?.journal ?? NULL_JOURNAL,
-      resolver,
-      project,
+    const { record } = await runSequence({
+      scope: experimentScope,
+      steps: [step],
+      recoveryMs: 0,
       dryRun: options.dryRun,
       signal: guard.signal,
-      observer: options.dryRun ? undefined : consoleObserver(),
+      observers: [
+        options.dryRun
+          ? { onBeforeInject: ({ fault }) => void process.stdout.write(`dry run: ${fault?.describe()}\n`) }
+          : consoleObserver(),
+      ],
     });
     failOnOutcome(record, guard.signal.aborted);
   } finally {

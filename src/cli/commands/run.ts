@@ -7,6 +7,8 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { Command } from "commander";
+import { parseThresholds } from "../../analysis/thresholds.js";
+import { describeVia } from "../../analysis/words.js";
 import type { DockerRuntime } from "../../docker/types.js";
 import { FaultRevertError, InvalidInputError } from "../../errors.js";
 import type { FaultRegistry } from "../../faults/registry.js";
@@ -14,21 +16,28 @@ import { defaultRegistry } from "../../faults/registry.js";
 import { buildGraph } from "../../graph/build.js";
 import { TEST_ORDERS, orderForTesting } from "../../graph/order.js";
 import type { DependencyGraph } from "../../graph/types.js";
-import { checkThresholdServices, parseThresholds, type Threshold } from "../../analysis/thresholds.js";
-import { describeVia } from "../../analysis/words.js";
+import { createIntegrations } from "../../integrations/index.js";
 import type { EnvelopeOptions } from "../../monitor/envelope.js";
-import { combineObservers } from "../../run/observer.js";
 import { dryRunRuntime } from "../../run/dry-run.js";
+import {
+  assertRunnable,
+  prepareExperiment,
+  runSequence,
+  validateSteps,
+  type ExperimentRequest,
+  type ExperimentScope,
+  type MonitorSettings,
+  type SequenceResult,
+  type StackView,
+} from "../../run/experiment.js";
 import { NULL_JOURNAL } from "../../run/journal.js";
-import { formatPlan, planExperiment, type ExperimentPlan } from "../../run/plan.js";
-import type { FaultKind, RunRecord } from "../../run/record.js";
-import { runExperiment } from "../../run/runner.js";
+import { formatPlan } from "../../run/plan.js";
+import type { FaultKind } from "../../run/record.js";
 import { installSignalHandlers } from "../../run/signals.js";
 import { TargetResolver, detectSelfContainerId } from "../../run/targeting.js";
 import { formatDuration, parseDuration } from "../../util/duration.js";
 import { addStateDirOption, openChaosSession } from "../chaos-session.js";
 import { consoleObserver } from "../console-observer.js";
-import { monitoredRun, type MonitoredRun } from "../monitored-run.js";
 import {
   addScopeOptions,
   collect,
@@ -39,7 +48,6 @@ import {
   type ScopeOptions,
 } from "../options.js";
 import { openRuntime } from "../runtime.js";
-import type { ServiceProfile } from "../../discovery/profile.js";
 import { discoverInScope } from "./discover.js";
 
 /** Exit code of a run the safety envelope stopped (the report is still written). */
@@ -164,127 +172,100 @@ async function run(options: RunOptions): Promise<void> {
   // Everything the user typed is checked before the engine is touched.
   const registry = defaultRegistry();
   const kinds = parseKinds(options.kinds, registry);
-  const kindOptions = parseKindOptions(options.option, kinds);
-  const durationMs = parseDuration(options.duration, "--duration");
-  const recoveryMs =
-    options.recoveryWait !== undefined
-      ? parseDuration(options.recoveryWait, "--recovery-wait")
-      : parseDuration(options.recovery, "--recovery");
+  const request: ExperimentRequest = {
+    kinds,
+    options: parseKindOptions(options.option, kinds),
+    services: [options.services, options.only]
+      .flatMap((list) => list?.split(",") ?? [])
+      .map((s) => s.trim())
+      .filter(Boolean),
+    durationMs: parseDuration(options.duration, "--duration"),
+    recoveryMs:
+      options.recoveryWait !== undefined
+        ? parseDuration(options.recoveryWait, "--recovery-wait")
+        : parseDuration(options.recovery, "--recovery"),
+    maxBlastRadius:
+      options.maxBlastRadius !== undefined
+        ? parseInteger(options.maxBlastRadius, "--max-blast-radius")
+        : undefined,
+  };
   const monitoring = monitoringOptions(options);
-  const maxBlastRadius =
-    options.maxBlastRadius !== undefined
-      ? parseInteger(options.maxBlastRadius, "--max-blast-radius")
-      : undefined;
   const order = parseChoice(options.order, TEST_ORDERS, "--order");
   const scope = resolveScope(options);
-  const services = [options.services, options.only]
-    .flatMap((list) => list?.split(",") ?? [])
-    .map((s) => s.trim())
-    .filter(Boolean);
   const progress = (text: string) => {
     if (!options.quiet) process.stderr.write(`[run] ${text}\n`);
   };
 
-  // The monitor needs every service's profile, so a monitored run discovers even with --graph.
-  const profiles = monitoring ? await discoverInScope(options, "run") : undefined;
-  if (monitoring?.thresholds && profiles)
-    checkThresholdServices(
-      monitoring.thresholds,
-      profiles.map((p) => p.id),
-    );
-  const graph = await loadGraph(options, order, profiles);
-  const real = await openRuntime();
-  const containers = await real.list({ ...scope.selector, all: true });
-  const plan = planExperiment({
-    containers,
-    graph,
-    services: services.length ? services : undefined,
-    kinds,
-    options: kindOptions,
-    durationMs,
-    // A monitored run watches recovery after every step itself (the last one too).
-    recoveryWaitMs: monitoring ? 0 : recoveryMs,
-    maxBlastRadius,
+  let engine: DockerRuntime | undefined;
+  const real = async () => (engine ??= await openRuntime());
+  const prepared = await prepareExperiment({
+    request,
+    discover: () => loadStack(options, order, monitoring !== undefined),
+    containers: async () => (await real()).list({ ...scope.selector, all: true }),
     selfContainerId: detectSelfContainerId(),
+    monitor: monitoring,
   });
-  if (monitoring) {
-    plan.recoveryWaitMs = recoveryMs;
-    plan.estimatedMs = plan.steps.length * (monitoring.baselineMs + durationMs + recoveryMs);
-  }
+  const { plan } = prepared;
   if (options.plan) {
     process.stdout.write(`${formatPlan(plan)}\n`);
     if (monitoring)
       process.stdout.write(
-        `monitored: ${formatDuration(monitoring.baselineMs)} steady state before and ${formatDuration(recoveryMs)} recovery after each fault; report in ${monitoring.out}\n`,
+        `monitored: ${formatDuration(monitoring.baselineMs)} steady state before and ${formatDuration(request.recoveryMs)} recovery after each fault; report in ${monitoring.out}\n`,
       );
     return;
   }
-  if (!plan.steps.length)
-    throw new InvalidInputError("nothing to run: every service in scope was skipped", formatPlan(plan));
-  if (monitoring && !options.dryRun) plan.recoveryWaitMs = 0;
+  assertRunnable(plan);
 
   const session = options.dryRun ? undefined : await openChaosSession(options);
   const runtime = session
     ? session.runtime
-    : dryRunRuntime(real, (call) => process.stdout.write(`    would run: ${call}\n`));
-  const resolver = new TargetResolver(runtime, scope.selector);
-  await validateFaultOptions(plan, registry, resolver, runtime);
+    : dryRunRuntime(await real(), (call) => process.stdout.write(`    would run: ${call}\n`));
+  const experimentScope: ExperimentScope = {
+    runtime,
+    registry,
+    journal: session?.journal ?? NULL_JOURNAL,
+    resolver: new TargetResolver(runtime, scope.selector),
+    project: scope.selector.project,
+  };
+  await validateSteps(plan.steps, experimentScope);
 
   const guard = installSignalHandlers();
-  let monitored: MonitoredRun | undefined;
-  let record: RunRecord;
+  let result: SequenceResult;
   try {
-    if (monitoring && session && profiles) {
-      monitored = await monitoredRun({
-        runtime: session.runtime,
-        profiles,
-        containers,
-        intervalMs: monitoring.intervalMs,
-        baselineMs: monitoring.baselineMs,
-        recoveryMs,
-        envelope: monitoring.envelope,
-        thresholds: monitoring.thresholds,
-        signal: guard.signal,
-        progress,
-      });
-    }
-    const printer = consoleObserver((t) => process.stderr.write(t));
-    record = await runExperiment(plan, {
-      runtime,
-      registry,
-      journal: session?.journal ?? NULL_JOURNAL,
-      resolver,
-      project: scope.selector.project,
-      dryRun: options.dryRun,
+    result = await runSequence({
+      scope: experimentScope,
+      steps: plan.steps,
+      recoveryMs: request.recoveryMs,
+      graph: prepared.stack.graph,
+      profiles: prepared.stack.profiles,
+      containers: prepared.containers,
+      ...(monitoring ? { monitor: { ...monitoring, integrations: createIntegrations() } } : {}),
+      reportDir: monitoring?.out,
       signal: guard.signal,
-      observer: options.dryRun
-        ? {
-            onBeforeInject: ({ index, step }) =>
-              void process.stdout.write(`#${index + 1} ${step.description}\n`),
-          }
-        : monitored
-          ? combineObservers([printer, monitored.observers])
-          : printer,
+      dryRun: options.dryRun,
+      progress,
+      observers: [
+        options.dryRun
+          ? {
+              onBeforeInject: ({ index, step }) =>
+                void process.stdout.write(`#${index + 1} ${step.description}\n`),
+            }
+          : consoleObserver((t) => process.stderr.write(t)),
+      ],
     });
-    record.graphBefore = graph;
-    if (monitored && monitoring) {
-      progress(`analysing ${record.steps.length} fault(s) and writing the report`);
-      const { files, analysis } = await monitored.finish(record, monitoring.out);
-      for (const s of analysis.steps)
-        progress(
-          `${s.kind} ${s.target}: ${s.severity}${
-            s.impacted.length
-              ? ` (impacted: ${s.impacted.map((i) => `${i.service} ${describeVia(i)}`).join(", ")})`
-              : ""
-          }`,
-        );
-      process.stdout.write(`${files.html}\n${files.json}\n${files.markdown}\n`);
-    }
   } finally {
-    // Never leave the monitor's timers and log streams running after an unexpected error.
-    await monitored?.observer.data().catch(() => undefined);
     guard.dispose();
   }
+  const { record, analysis, files } = result;
+  for (const s of analysis?.steps ?? [])
+    progress(
+      `${s.kind} ${s.target}: ${s.severity}${
+        s.impacted.length
+          ? ` (impacted: ${s.impacted.map((i) => `${i.service} ${describeVia(i)}`).join(", ")})`
+          : ""
+      }`,
+    );
+  if (files) process.stdout.write(`${files.html}\n${files.json}\n${files.markdown}\n`);
   if (options.record) {
     await writeFile(options.record, `${JSON.stringify(record, null, 2)}\n`);
   }
@@ -303,13 +284,10 @@ async function run(options: RunOptions): Promise<void> {
   }
 }
 
-export interface MonitoringOptions {
+/** The monitor's settings and where the report goes. */
+export interface MonitoringOptions extends MonitorSettings {
   out: string;
-  baselineMs: number;
-  intervalMs: number;
   envelope: EnvelopeOptions;
-  /** Explicit steady-state thresholds (absent when none were given). */
-  thresholds?: Threshold[];
 }
 
 /** The monitor's settings, or undefined when no report was asked for (no --out: no monitoring). */
@@ -372,12 +350,16 @@ export function monitoringOptions(
   };
 }
 
-/** A graph file when given (its order recomputed for --order), else discovery now (or the profiles given). */
-async function loadGraph(
+/**
+ * The stack to plan on: a graph file when given (its order recomputed for --order), else discovery now.
+ * The monitor needs every service's profile, so a monitored run discovers even with --graph.
+ */
+async function loadStack(
   options: RunOptions,
   order: (typeof TEST_ORDERS)[number],
-  profiles?: ServiceProfile[],
-): Promise<DependencyGraph> {
+  monitored: boolean,
+): Promise<StackView> {
+  const profiles = monitored ? await discoverInScope(options, "run") : undefined;
   if (options.graph) {
     let graph: DependencyGraph;
     try {
@@ -394,26 +376,8 @@ async function loadGraph(
         "write one with `faultline graph --format json`",
       );
     }
-    return { ...graph, order: orderForTesting(graph, order) };
+    return { profiles, graph: { ...graph, order: orderForTesting(graph, order) } };
   }
-  return buildGraph(profiles ?? (await discoverInScope(options, "run")), { order });
-}
-
-/** Builds every kind once against the first target, so bad options fail before the first fault. */
-async function validateFaultOptions(
-  plan: ExperimentPlan,
-  registry: FaultRegistry,
-  resolver: TargetResolver,
-  runtime: DockerRuntime,
-): Promise<void> {
-  const seen = new Set<FaultKind>();
-  for (const step of plan.steps) {
-    if (seen.has(step.kind)) continue;
-    seen.add(step.kind);
-    const target = await resolver.resolveService(step.service);
-    await registry.create(step.kind, target, step.options, step.durationMs, {
-      runtime,
-      resolveService: (n) => resolver.resolveService(n),
-    });
-  }
+  const discovered = profiles ?? (await discoverInScope(options, "run"));
+  return { profiles, graph: buildGraph(discovered, { order }) };
 }

@@ -38,6 +38,7 @@ interface ServeOptions extends ScopeOptions {
   schedule?: string;
   kinds: string;
   duration: string;
+  baseline: string;
   recoveryWait: string;
   maxBlastRadius?: string;
   out: string;
@@ -83,7 +84,8 @@ export function serveCommand(): Command {
       "default time a fault stays in effect",
       env("FAULTLINE_DURATION") ?? "30s",
     )
-    .option("--recovery-wait <duration>", "experiments: pause between faults", "10s")
+    .option("--baseline <duration>", "experiments: steady state watched before each fault", "10s")
+    .option("--recovery-wait <duration>", "experiments: recovery watched after each fault", "10s")
     .option(
       "--max-blast-radius <n>",
       "never fault services whose failure reaches more than n others",
@@ -113,6 +115,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const kinds = parseKinds(options.kinds, registry);
   const kindOptions = parseKindOptions(options.option, kinds);
   const durationMs = parseDuration(options.duration, "--duration");
+  const baselineMs = parseDuration(options.baseline, "--baseline");
   const recoveryWaitMs = parseDuration(options.recoveryWait, "--recovery-wait");
   const maxBlastRadius =
     options.maxBlastRadius !== undefined
@@ -146,7 +149,7 @@ async function serve(options: ServeOptions): Promise<void> {
     registry,
     selector,
     outDir: resolve(options.out),
-    defaults: { kinds, durationMs, recoveryWaitMs, maxBlastRadius, kindOptions },
+    defaults: { kinds, durationMs, baselineMs, recoveryWaitMs, maxBlastRadius, kindOptions },
     schedule,
     rng: seed !== undefined ? seededRandom(seed) : undefined,
     selfContainerId,
