@@ -17,7 +17,9 @@ import type {
 import { TargetNotFoundError } from "../errors.js";
 import { log } from "../util/log.js";
 import { sleep, withTimeout } from "../util/time.js";
+import type { Threshold } from "../analysis/thresholds.js";
 import { SafetyEnvelope, type EnvelopeOptions } from "./envelope.js";
+import { HypothesisGuard } from "./hypothesis-guard.js";
 import { probeHttp, summarizeProbes } from "./http-probe.js";
 import { LogCounter, type LogCounterOptions } from "./log-counter.js";
 import { peerResolver, type PeerDirectory } from "./peers.js";
@@ -39,6 +41,8 @@ export interface MonitorOptions {
   followLogs?: boolean;
   collectStats?: boolean;
   envelope?: EnvelopeOptions;
+  /** Thresholds whose live breach stops the run (an experiment's rollback.onDeviation: abort). */
+  abortOnBreach?: readonly Threshold[];
   /** Called once when the safety envelope trips. */
   onAbort?: (reason: string) => void;
   /**
@@ -80,6 +84,7 @@ export class Monitor {
   private readonly watched: Watched[];
   private readonly peers: PeerDirectory;
   private readonly envelope: SafetyEnvelope;
+  private readonly guard?: HypothesisGuard;
   private readonly controller = new AbortController();
   private readonly abortController = new AbortController();
   private readonly collected: ServiceSample[] = [];
@@ -113,6 +118,7 @@ export class Monitor {
       addressKey: "",
     }));
     this.envelope = new SafetyEnvelope(options.envelope);
+    this.guard = options.abortOnBreach?.length ? new HypothesisGuard(options.abortOnBreach) : undefined;
     if (!options.countConnections)
       this.notes.push("TCP connection counts not collected (no socket-table reader configured)");
   }
@@ -141,6 +147,14 @@ export class Monitor {
     this.phase = phase;
     this.marks.push({ stepId, phase, t: this.now(), at: Date.now() });
     for (const w of this.watched) w.counter.setStep(stepId);
+  }
+
+  /**
+   * A fault's own phase inside the scenario that owns the samples: only the mark (its window, for the
+   * analysis to attribute impact per fault); the samples stay the scenario's.
+   */
+  markFault(faultId: string, phase: Phase): void {
+    this.marks.push({ stepId: faultId, phase, t: this.now(), at: Date.now() });
   }
 
   /** Samples from now on are baseline samples not yet owned by a step (between steps). */
@@ -234,7 +248,9 @@ export class Monitor {
       this.droppedSamples += evicted.dropped;
       this.droppedThroughT = Math.max(this.droppedThroughT ?? evicted.throughT, evicted.throughT);
     }
-    const reason = this.envelope.check(tick, t, Math.max(tickSeconds, 0.001));
+    const reason =
+      this.envelope.check(tick, t, Math.max(tickSeconds, 0.001)) ??
+      this.guard?.check(tick, Math.max(tickSeconds, 0.001));
     if (reason && !this.abortController.signal.aborted) {
       log.warn({ reason }, "safety envelope tripped");
       this.abortController.abort(reason);

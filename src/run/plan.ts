@@ -44,6 +44,28 @@ export interface PlannedStep {
   /** Services that depend on this one, directly or not (from the graph). */
   blastRadius: string[];
   description: string;
+  /**
+   * Consecutive steps of one scenario start together, each `offsetMs` after the scenario starts, and the
+   * scenario ends when the last of them is reverted (experiment files' `scenario`).
+   */
+  scenario?: { id: string; title: string; offsetMs: number };
+  /** A pause before this step (or its scenario) starts: an experiment file's `wait`. */
+  waitBeforeMs?: number;
+  /** HTTP probes made before this step (or its scenario) starts: an experiment file's `probe`. */
+  probesBefore?: MethodProbe[];
+}
+
+/** A probe of an experiment's method: an HTTP GET of a service's port and path (its address looked up then). */
+export interface MethodProbe {
+  /** Position in the experiment's method ("method[3]"). */
+  where: string;
+  description: string;
+  service: string;
+  port: number;
+  path: string;
+  /** Statuses that count as success; absent: any below 400. */
+  expect?: number[];
+  timeoutMs: number;
 }
 
 export interface ExcludedService {
