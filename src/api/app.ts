@@ -11,6 +11,7 @@ import { toErrorResponse } from "./errors.js";
 import { discoverBody, experimentBody, injectFaultBody, parseBody } from "./schemas.js";
 import type { ApiService } from "./service.js";
 import { log } from "../util/log.js";
+import { checkExperimentValue, parseExperiment } from "../experiments/load.js";
 
 const GRAPH_FORMATS = ["json", "mermaid"] as const;
 
@@ -19,12 +20,21 @@ export interface AppOptions {
   apiToken?: string;
 }
 
+const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"];
+
+/** A JSON body that is an experiment document rather than the planner's request: it has a method. */
+function isExperimentDocument(body: unknown): boolean {
+  return typeof body === "object" && body !== null && "method" in body;
+}
+
 export function createApp(service: ApiService, options: AppOptions = {}): express.Express {
   const app = express();
   app.disable("x-powered-by");
   // Before the body parser: an unauthenticated request is refused without reading its body.
   app.use(requireBearerToken(options.apiToken));
   app.use(express.json({ limit: "64kb" }));
+  // Experiment documents may come as YAML, as they are kept in files.
+  app.use(express.text({ limit: "64kb", type: YAML_TYPES }));
 
   app.get("/healthz", (_req, res) => {
     res.json(service.health());
@@ -76,8 +86,16 @@ export function createApp(service: ApiService, options: AppOptions = {}): expres
   });
 
   app.post("/api/experiments", async (req, res) => {
-    const body = parseBody(experimentBody, req.body, "experiment request");
-    const experiment = await service.startExperiment(body);
+    // An experiment document (a method of steps) or the planner's request (kinds over the graph).
+    const document =
+      typeof req.body === "string"
+        ? parseExperiment(req.body, "request body")
+        : isExperimentDocument(req.body)
+          ? checkExperimentValue(req.body, "request body")
+          : undefined;
+    const experiment = document
+      ? await service.startExperimentDocument(document)
+      : await service.startExperiment(parseBody(experimentBody, req.body, "experiment request"));
     res.status(202).location(`/api/experiments/${experiment.id}`).json(experiment);
   });
 

@@ -22,7 +22,7 @@ let dir: string;
 const timing = `
 steadyState:
   baseline: 4s
-  thresholds: ["http_status_5xx_ratio<0.3"]
+  thresholds: ["probe_failure_ratio<0.3"]
 rollback:
   recovery: 4s
 `;
@@ -91,12 +91,12 @@ ${timing}method:
     assert.equal(r.code, 4, `${r.stdout}\n${r.stderr}`);
     assert.match(
       r.stdout,
-      /hypothesis did not hold: answer 503 to all requests .* breached threshold http_status_5xx_ratio<0\.3/,
+      /hypothesis did not hold: answer 503 to all requests .* breached threshold probe_failure_ratio<0\.3/,
     );
     const e = r.report!.record.experiment!;
     assert.equal(e.title, "web answers 503");
     assert.equal(e.verdict?.held, false);
-    assert.match(e.verdict!.findings[0]!.text, /breached threshold http_status_5xx_ratio<0\.3/);
+    assert.match(e.verdict!.findings[0]!.text, /breached threshold probe_failure_ratio<0\.3/);
     assert.equal(r.report!.faults[0]!.kind, "http");
     const html = await readFile(join(r.out, "report.html"), "utf8");
     assert.ok(html.includes("<h1>web answers 503 · faultline report</h1>"), "the title heads the report");
