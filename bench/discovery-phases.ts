@@ -5,7 +5,7 @@
  * times each phase.
  */
 import { classify } from "../src/discovery/classify.js";
-import { mapLimit } from "../src/discovery/concurrency.js";
+import { mapLimit } from "../src/util/concurrency.js";
 import { mergePorts, namesOf, reachableAddress } from "../src/discovery/discover.js";
 import { parseEnvReferences } from "../src/discovery/env-references.js";
 import { scanHttpEndpoints } from "../src/discovery/http-endpoints.js";

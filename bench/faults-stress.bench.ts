@@ -12,9 +12,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectDocker } from "../src/docker/engine.js";
-import { AGENT_IMAGE, ensureAgentImage } from "../src/faults/agent.js";
-import { cgroupLayout } from "../src/faults/capabilities.js";
-import { stressFamily, parseStressOptions, type StressKind } from "../src/faults/stress/index.js";
+import { AGENT_IMAGE, ensureAgentImage } from "../src/images/agent.js";
+import {
+  cgroupLayout,
+  stressFamily,
+  parseStressOptions,
+  type StressKind,
+} from "../src/faults/stress/index.js";
 import { stressArgs, stressPlacement } from "../src/faults/stress/placement.js";
 import { Journal } from "../src/run/journal.js";
 import { TargetResolver } from "../src/run/targeting.js";

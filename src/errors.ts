@@ -29,6 +29,22 @@ export function isFaultlineError(e: unknown): e is FaultlineError {
   );
 }
 
+/**
+ * One line for any error: a faultline error's message and hint (without it, with `hint: false`, for a
+ * caller that passes the hint on by itself), another error's message with its cause's, anything else
+ * as text.
+ */
+export function errorText(e: unknown, options: { hint?: boolean } = {}): string {
+  if (isFaultlineError(e)) return options.hint === false ? e.message : e.toUserLine();
+  if (e instanceof Error) {
+    const cause = (e as { cause?: unknown }).cause;
+    return cause instanceof Error && !e.message.includes(cause.message)
+      ? `${e.message} (${cause.message})`
+      : e.message;
+  }
+  return String(e);
+}
+
 /** No Docker engine reachable, or no permission on its socket. */
 export class EngineUnavailableError extends FaultlineError {
   readonly code = "ENGINE_UNAVAILABLE";
@@ -45,6 +61,11 @@ export class InvalidInputError extends FaultlineError {
 export class TargetNotFoundError extends FaultlineError {
   readonly code = "TARGET_NOT_FOUND";
   override readonly exitCode = 2;
+}
+
+/** The engine (or a resolver) does not know the container or service: removed, or never there. */
+export function isTargetNotFound(e: unknown): e is TargetNotFoundError {
+  return isFaultlineError(e) && e.code === "TARGET_NOT_FOUND";
 }
 
 /** The target exists but is protected (faultline's own, `faultline.exclude=true`, blast radius). */

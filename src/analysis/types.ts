@@ -1,6 +1,6 @@
 /** The impact analysis of a run: what each fault did, in data a report (or an API) renders. */
 import type { DependencyGraph, GraphEdge } from "../graph/types.js";
-import type { FaultKind } from "../run/record.js";
+import type { FaultKind } from "../faults/kinds.js";
 import type { ErrorClass, LogExample } from "../monitor/types.js";
 
 export type Severity = "critical" | "major" | "minor" | "none";

@@ -2,8 +2,8 @@
  * The latest discovery of the stack, for GET /api/services and /api/graph, the scheduler and experiments.
  * Concurrent requests share one discovery; profiles are masked before they are kept.
  */
-import { maskProfile } from "../cli/commands/discover.js";
 import { discoverServices, type DiscoveryOptions } from "../discovery/discover.js";
+import { maskProfile } from "../discovery/mask.js";
 import type { ServiceProfile } from "../discovery/profile.js";
 import type { ContainerSelector, DockerRuntime } from "../docker/types.js";
 import { buildGraph } from "../graph/build.js";

@@ -2,7 +2,7 @@
  * API-only errors, and how every typed error becomes an HTTP status. The body is always
  * {"error":{"code","message","hint"}} so clients can branch on `code` and show `hint` to a person.
  */
-import { FaultlineError, isFaultlineError } from "../errors.js";
+import { errorText, FaultlineError, isFaultlineError } from "../errors.js";
 
 /** The request is valid but collides with something in effect (a fault on the target, a running experiment). */
 export class ConflictError extends FaultlineError {
@@ -80,6 +80,6 @@ export function toErrorResponse(e: unknown): { status: number; body: ErrorBody }
   }
   return {
     status: 500,
-    body: { error: { code: "INTERNAL", message: e instanceof Error ? e.message : String(e) } },
+    body: { error: { code: "INTERNAL", message: errorText(e) } },
   };
 }

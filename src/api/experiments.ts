@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Threshold } from "../analysis/thresholds.js";
 import type { RunAnalysis } from "../analysis/types.js";
 import type { ServiceProfile } from "../discovery/profile.js";
-import { InvalidInputError } from "../errors.js";
+import { errorText, InvalidInputError } from "../errors.js";
 import type { LoadedExperiment } from "../experiments/load.js";
 import { prepareDocument, runDocument } from "../experiments/run.js";
 import type { EnvelopeOptions } from "../monitor/envelope.js";
@@ -24,7 +24,8 @@ import {
 } from "../run/experiment.js";
 import type { RunObserver } from "../run/observer.js";
 import type { ExperimentPlan } from "../run/plan.js";
-import type { FaultKind, RunRecord } from "../run/record.js";
+import type { FaultKind } from "../faults/kinds.js";
+import type { RunRecord } from "../run/record.js";
 import { newRunId } from "../run/runner.js";
 import type { ReportFiles } from "../report/write.js";
 import { log } from "../util/log.js";
@@ -78,6 +79,17 @@ interface Experiment {
   error?: string;
 }
 
+/** What an experiment does when its request does not say. */
+export interface ExperimentDefaults {
+  kinds: FaultKind[];
+  durationMs: number;
+  /** Recovery watched after each fault. */
+  recoveryWaitMs: number;
+  /** Steady state watched before each fault (default DEFAULT_BASELINE_MS). */
+  baselineMs?: number;
+  maxBlastRadius?: number;
+}
+
 export interface ExperimentDeps {
   scope: ExperimentScope;
   discovery: DiscoveryCache;
@@ -86,14 +98,7 @@ export interface ExperimentDeps {
   observers?: readonly RunObserver[];
   /** Reports go to <outDir>/<experiment id>/. */
   outDir: string;
-  defaults: {
-    kinds: FaultKind[];
-    durationMs: number;
-    recoveryWaitMs: number;
-    /** Default DEFAULT_BASELINE_MS. */
-    baselineMs?: number;
-    maxBlastRadius?: number;
-  };
+  defaults: ExperimentDefaults;
   monitorIntervalMs?: number;
   /** The safety envelope's limits (its defaults when absent: abort when every service is down 15 s). */
   envelope?: EnvelopeOptions;
@@ -348,7 +353,7 @@ export class ExperimentManager {
       experiment.files = files;
       log.info({ experiment: experiment.id, status: final, report: files?.html }, "experiment done");
     } catch (e) {
-      experiment.error = e instanceof Error ? e.message : String(e);
+      experiment.error = errorText(e);
       if (!final) deps.metrics.experimentEnded({ status: "failed" });
       log.error({ experiment: experiment.id, err: e }, "experiment failed");
     } finally {

@@ -4,13 +4,13 @@
  * the background, with its own AbortController so DELETE and shutdown revert it early. One fault per
  * target at a time.
  */
-import { FaultInjectionError } from "../errors.js";
+import { errorText, FaultInjectionError } from "../errors.js";
 import type { ResolvedService } from "../faults/fault.js";
 import { runSequence, validateSteps, type ExperimentScope } from "../run/experiment.js";
 import type { RunObserver, StepContext } from "../run/observer.js";
-import { adHocStep, type PlannedStep } from "../run/plan.js";
+import { adHocStep } from "../run/plan.js";
 import type { FaultStep } from "../run/record.js";
-import { newRunId } from "../run/runner.js";
+import { newRunId, newStep } from "../run/runner.js";
 import { log } from "../util/log.js";
 import { withTimeout } from "../util/time.js";
 import { ConflictError, UnknownIdError } from "./errors.js";
@@ -101,7 +101,8 @@ export class FaultManager {
         runId,
         service: target.service,
         containerId: target.containerId,
-        step: placeholderStep(step),
+        // As the API shows it until the runner has built its fault.
+        step: newStep(step),
         controller,
         ended: false,
       };
@@ -126,7 +127,7 @@ export class FaultManager {
           if (record.steps[0]) entry.step = record.steps[0];
         })
         .catch((e: unknown) => {
-          entry.step.errors.push(e instanceof Error ? e.message : String(e));
+          entry.step.errors.push(errorText(e));
           log.error({ faultId: entry.id, err: e }, "a fault run failed unexpectedly");
         })
         .finally(() => this.end(entry));
@@ -256,19 +257,4 @@ export class FaultManager {
       ...(due !== undefined ? { revertDueAt: new Date(due).toISOString() } : {}),
     };
   }
-}
-
-/** The step as the API shows it until the runner has built its fault. */
-function placeholderStep(step: PlannedStep): FaultStep {
-  return {
-    faultId: "",
-    kind: step.kind,
-    target: step.service,
-    containerId: step.containerId,
-    options: step.options,
-    description: step.description,
-    requestedAt: new Date().toISOString(),
-    durationMs: step.durationMs,
-    errors: [],
-  };
 }

@@ -6,10 +6,10 @@
  * planner's (`planExperiment`), so the scheduler can never pick what `faultline run` would refuse.
  */
 import cron, { type ScheduledTask } from "node-cron";
-import { InvalidInputError } from "../errors.js";
+import { errorText, InvalidInputError } from "../errors.js";
 import type { DependencyGraph } from "../graph/types.js";
 import { planExperiment, type ExcludedService, type PlanContainer } from "../run/plan.js";
-import type { FaultKind } from "../run/record.js";
+import type { FaultKind } from "../faults/kinds.js";
 import { log } from "../util/log.js";
 
 /** Options a kind cannot do without; the scheduler uses these unless told otherwise. */
@@ -225,10 +225,4 @@ export class ChaosScheduler {
     log[level]({ ...report }, "chaos tick");
     return report;
   }
-}
-
-function errorText(e: unknown): string {
-  const hint = (e as { hint?: string }).hint;
-  const message = e instanceof Error ? e.message : String(e);
-  return hint ? `${message} (${hint})` : message;
 }

@@ -3,9 +3,9 @@
  * InvalidInputError naming the field, so a 400 says exactly what to fix.
  */
 import { z } from "zod";
-import { InvalidInputError } from "../errors.js";
 import { parseThreshold } from "../analysis/thresholds.js";
 import { parseDuration } from "../util/duration.js";
+import { parseOrRefuse } from "../util/zod-issues.js";
 
 /** "30s", "500ms", "2m", or a number of milliseconds. */
 const duration = z
@@ -50,25 +50,9 @@ export const discoverBody = z.strictObject({}).optional();
 
 /** Parses `body` or throws InvalidInputError listing every problem by field. */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown, what: string): z.output<S> {
-  let result: ReturnType<S["safeParse"]>;
-  try {
-    result = schema.safeParse(body ?? {}) as ReturnType<S["safeParse"]>;
-  } catch (e) {
-    // Transforms (parseDuration) throw typed errors of their own.
-    if (e instanceof InvalidInputError) throw e;
-    throw new InvalidInputError(`invalid ${what}: ${(e as Error).message}`);
-  }
-  if (result.success) return result.data as z.output<S>;
-  const problems = result.error!.issues.map((issue) => {
-    if (issue.code === "unrecognized_keys") {
-      return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
-    }
-    const where = issue.path.length ? `"${issue.path.join(".")}": ` : "";
-    return `${where}${issue.message}`;
+  return parseOrRefuse(schema, body ?? {}, {
+    what: `invalid ${what}`,
+    noun: "field",
+    hint: (fields) => (fields.length ? `fields: ${fields.join(", ")}` : undefined),
   });
-  const fields = schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : [];
-  throw new InvalidInputError(
-    `invalid ${what}: ${problems.join("; ")}`,
-    fields.length ? `fields: ${fields.join(", ")}` : undefined,
-  );
 }

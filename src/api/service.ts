@@ -10,14 +10,19 @@ import type { DependencyGraph } from "../graph/types.js";
 import type { ExperimentScope } from "../run/experiment.js";
 import type { Journal } from "../run/journal.js";
 import type { RunObserver } from "../run/observer.js";
-import type { FaultKind } from "../run/record.js";
+import type { FaultKind } from "../faults/kinds.js";
 import { recover, type RecoveryReport } from "../run/recovery.js";
 import { TargetResolver } from "../run/targeting.js";
 import { prometheusSdTargets, type SdTargetGroup } from "../integrations/prometheus.js";
 import { log } from "../util/log.js";
 import { DiscoveryCache, type Discovery } from "./discovery.js";
 import type { LoadedExperiment } from "../experiments/load.js";
-import { ExperimentManager, type ExperimentDeps, type ExperimentView } from "./experiments.js";
+import {
+  ExperimentManager,
+  type ExperimentDefaults,
+  type ExperimentDeps,
+  type ExperimentView,
+} from "./experiments.js";
 import { FaultManager, type FaultView } from "./faults.js";
 import { ServeMetrics } from "./metrics.js";
 import type { ExperimentBody, InjectFaultBody } from "./schemas.js";
@@ -65,14 +70,8 @@ export interface ChaosServiceOptions {
   registry: FaultRegistry;
   selector: ContainerSelector;
   outDir: string;
-  defaults: {
-    kinds: FaultKind[];
-    durationMs: number;
-    /** Experiments: recovery watched after each fault. */
-    recoveryWaitMs: number;
-    /** Experiments: steady state watched before each fault (default 10 s). */
-    baselineMs?: number;
-    maxBlastRadius?: number;
+  /** For experiments; kinds, duration and blast radius for scheduled faults too. */
+  defaults: ExperimentDefaults & {
     /** Per-kind options for scheduled faults and experiments (over CHAOS_KIND_DEFAULTS). */
     kindOptions?: Partial<Record<FaultKind, Record<string, unknown>>>;
   };

@@ -3,10 +3,13 @@
  * and crash recovery first, so whatever a killed faultline left in effect is undone before anything new.
  */
 import type { Command } from "commander";
-import type { DockerRuntime } from "../docker/types.js";
+import type { ContainerSelector, DockerRuntime } from "../docker/types.js";
 import { defaultRegistry, type FaultRegistry } from "../faults/registry.js";
-import { Journal, resolveStateDir } from "../run/journal.js";
+import { dryRunRuntime } from "../run/dry-run.js";
+import type { ExperimentScope } from "../run/experiment.js";
+import { Journal, NULL_JOURNAL, resolveStateDir } from "../run/journal.js";
 import { recover, type RecoveryOptions, type RecoveryReport } from "../run/recovery.js";
+import { TargetResolver } from "../run/targeting.js";
 import { openRuntime } from "./runtime.js";
 
 export interface ChaosSession {
@@ -33,6 +36,28 @@ export async function openChaosSession(
   const report = await recover({ runtime, journal, registry, ...recovery });
   printRecovery(report);
   return { runtime, journal, registry, recovery: report };
+}
+
+/**
+ * Where a fault command's steps act: the session's engine and journal, or, for a dry run, a runtime that
+ * reads the engine and only describes its writes (to `describe`), with nothing to recover or journal.
+ */
+export async function openExperimentScope(
+  options: { stateDir?: string; dryRun?: boolean },
+  selector: ContainerSelector,
+  registry: FaultRegistry,
+  describe: (call: string) => void,
+  engine: () => Promise<DockerRuntime> = () => openRuntime(),
+): Promise<ExperimentScope> {
+  const session = options.dryRun ? undefined : await openChaosSession(options);
+  const runtime = session ? session.runtime : dryRunRuntime(await engine(), describe);
+  return {
+    runtime,
+    registry,
+    journal: session?.journal ?? NULL_JOURNAL,
+    resolver: new TargetResolver(runtime, selector),
+    project: selector.project,
+  };
 }
 
 export function printRecovery(report: RecoveryReport, write = (t: string) => process.stderr.write(t)): void {

@@ -5,10 +5,11 @@
  * failing step becomes a note on the profile, never an exception.
  */
 import type { ContainerInfo, ContainerSelector, DockerRuntime, LogTailSummary } from "../docker/types.js";
-import { isFaultlineError } from "../errors.js";
+import { errorText, isTargetNotFound } from "../errors.js";
 import type { EnvReference, HttpEndpoint, PortProfile, ServiceProfile } from "./profile.js";
 import { classify } from "./classify.js";
-import { errorMessage, mapLimit, withTimeout } from "./concurrency.js";
+import { mapLimit } from "../util/concurrency.js";
+import { withTimeout } from "../util/time.js";
 import { maskEnv, parseEnvReferences } from "./env-references.js";
 import { scanHttpEndpoints } from "./http-endpoints.js";
 import { classifyLogLines, type LogVerdict } from "./log-classifier.js";
@@ -42,7 +43,7 @@ export interface DiscoveryOptions {
   /** Image of the socket-reading helper (needs only `sh` and `cat`). */
   helperImage?: string;
   helperTimeoutMs?: number;
-  /** Image with nmap for --deep (default: the fault agent image, faults/agent.ts). */
+  /** Image with nmap for --deep (default: the fault agent image, images/agent.ts). */
   agentImage?: string;
   nmapTimeoutMs?: number;
   /** Skip active probing (ports, endpoints) entirely. */
@@ -145,7 +146,7 @@ export async function discoverServices(
     } catch (e) {
       // Only programming errors get here; a profile with what is known still beats no profile.
       const profile = baseProfile(c, ids.get(c.id) ?? c.name, reading);
-      profile.notes.push(`profiling failed: ${errorMessage(e)}`);
+      profile.notes.push(`profiling failed: ${errorText(e)}`);
       return profile;
     }
   });
@@ -217,8 +218,8 @@ async function recordStateChanges(
         "re-inspecting",
       );
     } catch (e) {
-      if (!(isFaultlineError(e) && e.code === "TARGET_NOT_FOUND")) {
-        profile.notes.push(`state at the end of discovery unknown: ${errorMessage(e)}`);
+      if (!isTargetNotFound(e)) {
+        profile.notes.push(`state at the end of discovery unknown: ${errorText(e)}`);
         return;
       }
     }
@@ -251,7 +252,7 @@ async function profileContainer(
   try {
     envReferences = parseEnvReferences(c.env, { knownHosts: peers });
   } catch (e) {
-    profile.notes.push(`env parsing failed: ${errorMessage(e)}`);
+    profile.notes.push(`env parsing failed: ${errorText(e)}`);
   }
   profile.envReferences = envReferences;
 
@@ -270,7 +271,7 @@ async function profileContainer(
   try {
     logVerdict = classifyLogLines(lines.filter((l) => l.length < MAX_LOG_LINE));
   } catch (e) {
-    profile.notes.push(`log classification failed: ${errorMessage(e)}`);
+    profile.notes.push(`log classification failed: ${errorText(e)}`);
   }
 
   if (logVerdict) logVerdicts.set(profile, logVerdict);
@@ -308,9 +309,7 @@ async function readLogs(
     if (summary) notes.push(...logTailNotes(summary, MAX_LOG_LINE));
     return lines;
   } catch (e) {
-    notes.push(
-      `logs unreadable: ${timeout.aborted ? `not read within ${o.logTimeoutMs} ms` : errorMessage(e)}`,
-    );
+    notes.push(`logs unreadable: ${timeout.aborted ? `not read within ${o.logTimeoutMs} ms` : errorText(e)}`);
     return [];
   }
 }
@@ -399,10 +398,10 @@ async function deepen(
   if (!agentImage) {
     try {
       // Loaded only for --deep: the fault agent module is not needed for plain discovery.
-      agentImage = (await import("../faults/agent.js")).AGENT_IMAGE;
+      agentImage = (await import("../images/agent.js")).AGENT_IMAGE;
     } catch (e) {
       for (const w of work)
-        w.profile.notes.push(`--deep: agent image unknown (${errorMessage(e)}), nmap skipped`);
+        w.profile.notes.push(`--deep: agent image unknown (${errorText(e)}), nmap skipped`);
       return;
     }
   }

@@ -1,7 +1,7 @@
 /** Which well-known paths an HTTP port serves (health, readiness, metrics, API docs), bounded and concurrent. */
 import { request } from "node:http";
 import type { HttpEndpoint } from "./profile.js";
-import { mapLimit } from "./concurrency.js";
+import { mapLimit } from "../util/concurrency.js";
 
 export const COMMON_PATHS: readonly string[] = [
   "/",

@@ -1,7 +1,7 @@
 /** `--deep`: ports no probe recognised get `nmap -sV` from the agent image, joined to the target's network namespace. */
 import type { DockerRuntime } from "../docker/types.js";
 import type { ProbedProtocol } from "./profile.js";
-import { errorMessage } from "./concurrency.js";
+import { errorText } from "../errors.js";
 
 export interface NmapService {
   port: number;
@@ -121,6 +121,6 @@ export async function runNmap(
       return { services: [], note: `--deep: nmap exited ${result.exitCode}: ${result.stderr.slice(0, 200)}` };
     return { services: parseNmapXml(result.stdout) };
   } catch (e) {
-    return { services: [], note: `--deep: nmap failed: ${errorMessage(e)}` };
+    return { services: [], note: `--deep: nmap failed: ${errorText(e)}` };
   }
 }

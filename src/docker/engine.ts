@@ -6,6 +6,7 @@ import Docker from "dockerode";
 import { PassThrough } from "node:stream";
 import {
   EngineUnavailableError,
+  errorText,
   InvalidInputError,
   ImageUnavailableError,
   OperationTimeoutError,
@@ -525,7 +526,7 @@ export function fromListing(summary: Docker.ContainerInfo, error: unknown): Cont
   const project = labels[COMPOSE_LABELS.project];
   const service = labels[COMPOSE_LABELS.service];
   const listed = summary.State as ContainerState;
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = errorText(error);
   return sparseContainerInfo({
     id: summary.Id,
     name: (summary.Names?.[0] ?? summary.Id.slice(0, 12)).replace(/^\//, ""),

@@ -10,7 +10,7 @@ import type { ContainerInfo } from "../docker/types.js";
 import type { EnvelopeOptions } from "../monitor/envelope.js";
 import { blastRadii } from "../graph/order.js";
 import type { DependencyGraph } from "../graph/types.js";
-import type { FaultKind } from "../run/record.js";
+import type { FaultKind } from "../faults/kinds.js";
 import {
   adHocStep,
   httpPortsOf,

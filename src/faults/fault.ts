@@ -4,7 +4,7 @@
  * (`revertFromJournal` in each fault family rebuilds the revert from that entry alone).
  */
 import type { DockerRuntime } from "../docker/types.js";
-import type { FaultKind, FaultMechanism } from "../run/record.js";
+import type { FaultKind, FaultMechanism } from "./kinds.js";
 
 /** The container a fault acts on, resolved by the caller (service names are resolved before faults exist). */
 export interface FaultTarget {

@@ -1,7 +1,7 @@
 /** Pure validation of lifecycle fault options (no engine): what each kind accepts and the signal names. */
 import { z } from "zod";
 import { InvalidInputError } from "../errors.js";
-import type { FaultKind } from "../run/record.js";
+import type { FaultKind } from "./kinds.js";
 import { assertFaultDuration, parseFaultOptions } from "./validation.js";
 
 export const LIFECYCLE_KINDS = ["stop", "kill", "pause", "restart"] as const satisfies readonly FaultKind[];

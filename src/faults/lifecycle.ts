@@ -5,8 +5,15 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ContainerInfo, ContainerState, DockerRuntime } from "../docker/types.js";
-import { FaultInjectionError, FaultRevertError, InvalidInputError, isFaultlineError } from "../errors.js";
-import type { FaultKind } from "../run/record.js";
+import {
+  errorText,
+  FaultInjectionError,
+  FaultRevertError,
+  InvalidInputError,
+  isFaultlineError,
+  isTargetNotFound,
+} from "../errors.js";
+import type { FaultKind } from "./kinds.js";
 import { formatDuration } from "../util/duration.js";
 import { log } from "../util/log.js";
 import { withTimeout } from "../util/time.js";
@@ -136,7 +143,7 @@ class LifecycleFault<K extends LifecycleKind> implements Fault {
         log.error({ err: revertError, faultId: this.id }, "undoing a half-applied lifecycle fault failed"),
       );
       throw new FaultInjectionError(
-        `${this.kind} on ${this.target.service} failed: ${e instanceof Error ? e.message : String(e)}`,
+        `${this.kind} on ${this.target.service} failed: ${errorText(e, { hint: false })}`,
         isFaultlineError(e) ? e.hint : undefined,
         { cause: e },
       );
@@ -202,7 +209,7 @@ export async function restoreLifecycle(entry: JournalFaultEntry, runtime: Docker
       current = await runtime.inspect(id);
     } catch (e) {
       // The target is gone (removed mid-fault): there is nothing left to restore, only helpers to clean up.
-      if (!(isFaultlineError(e) && e.code === "TARGET_NOT_FOUND")) throw e;
+      if (!isTargetNotFound(e)) throw e;
     }
     if (current) await bringBackToRunning(entry.kind, current, runtime);
   }
@@ -229,7 +236,7 @@ async function bringBackToRunning(
     const again = await runtime.inspect(current.id).catch(() => undefined);
     if (again && (again.state === "running" || again.state === "restarting")) return;
     throw new FaultRevertError(
-      `could not restore ${target} after ${kind}: ${e instanceof Error ? e.message : String(e)}`,
+      `could not restore ${target} after ${kind}: ${errorText(e, { hint: false })}`,
       `it may still be ${again?.state ?? current.state}: run \`docker ${kind === "pause" ? "unpause" : "start"} ${target}\``,
       { cause: e },
     );

@@ -4,7 +4,7 @@
  */
 import type { DockerRuntime } from "../docker/types.js";
 import { InvalidInputError } from "../errors.js";
-import type { FaultKind } from "../run/record.js";
+import type { FaultKind } from "./kinds.js";
 import type { Fault, FaultDeps, FaultFamily, JournalFaultEntry, ResolvedService } from "./fault.js";
 import { lifecycleFamily } from "./lifecycle.js";
 import { networkFamily } from "./network/index.js";

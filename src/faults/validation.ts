@@ -2,10 +2,11 @@
  * Shared construction-time checks for fault families: options are validated with zod before anything
  * touches the engine, and every complaint becomes one InvalidInputError a user can act on.
  */
-import { z } from "zod";
+import type { z } from "zod";
 import { InvalidInputError } from "../errors.js";
-import type { FaultKind } from "../run/record.js";
+import type { FaultKind } from "./kinds.js";
 import { formatDuration } from "../util/duration.js";
+import { parseOrRefuse } from "../util/zod-issues.js";
 
 /** Longer than this is almost certainly a typo ("30h" for "30s"), and a day-long outage is not an experiment. */
 export const MAX_FAULT_DURATION_MS = 24 * 3_600_000;
@@ -34,18 +35,9 @@ export function parseFaultOptions<S extends z.ZodType>(
   schema: S,
   options: Record<string, unknown>,
 ): z.output<S> {
-  const result = schema.safeParse(options);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => {
-    if (issue.code === "unrecognized_keys") {
-      return `unknown option${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
-    }
-    const where = issue.path.length ? `"${issue.path.join(".")}": ` : "";
-    return `${where}${issue.message}`;
+  return parseOrRefuse(schema, options ?? {}, {
+    what: `invalid options for a ${kind} fault`,
+    noun: "option",
+    hint: (keys) => (keys.length ? `${kind} accepts: ${keys.join(", ")}` : `${kind} takes no options`),
   });
-  const allowed = schema instanceof z.ZodObject ? Object.keys(schema.shape as object) : [];
-  throw new InvalidInputError(
-    `invalid options for a ${kind} fault: ${problems.join("; ")}`,
-    allowed.length ? `${kind} accepts: ${allowed.join(", ")}` : `${kind} takes no options`,
-  );
 }

@@ -3,7 +3,7 @@
  * Pure data and pure selection logic; building lives in `build.ts`.
  */
 import { InvalidInputError } from "../errors.js";
-import { AGENT_CONTEXT_DIR, AGENT_IMAGE } from "../faults/agent.js";
+import { AGENT_CONTEXT_DIR, AGENT_IMAGE } from "./agent.js";
 
 export type ImageGroup = "agent" | "demo";
 

@@ -17,7 +17,7 @@ import type { ErrorClassName, ErrorCount } from "../analysis/types.js";
 import type { RunRecord } from "../run/record.js";
 import type { ElasticsearchConfig } from "./config.js";
 import { errorClassSignals, type ServiceEvidence, type StepEvidence } from "./evidence.js";
-import { errorText } from "./http.js";
+import { errorText } from "../errors.js";
 
 /** Field names the Logstash pipeline writes. */
 export const LOG_FIELDS = {

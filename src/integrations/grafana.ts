@@ -12,7 +12,8 @@ import { log as defaultLog, type Logger } from "../util/log.js";
 import type { RunObserver, StepContext } from "../run/observer.js";
 import type { FaultStep, RunRecord } from "../run/record.js";
 import { authorizationHeader, type GrafanaConfig } from "./config.js";
-import { errorText, requestJson } from "./http.js";
+import { errorText } from "../errors.js";
+import { requestJson } from "./http.js";
 
 export interface GrafanaAnnotation {
   /** ms since epoch. */

@@ -1,4 +1,5 @@
 /** Bounded JSON over HTTP for the integrations: every call has a deadline and names the back-end. */
+import { errorText } from "../errors.js";
 
 export class IntegrationHttpError extends Error {
   constructor(
@@ -61,14 +62,6 @@ export async function requestJson(backend: string, url: URL | string, req: JsonR
   if (text && body === undefined)
     throw new IntegrationHttpError(backend, `${redact(url)} did not answer JSON`, res.status);
   return body;
-}
-
-export function errorText(e: unknown): string {
-  if (e instanceof Error) {
-    const cause = (e as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${e.message} (${cause.message})` : e.message;
-  }
-  return String(e);
 }
 
 /** Query strings can carry PromQL; paths are enough to say where a call went. */

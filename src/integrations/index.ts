@@ -13,7 +13,7 @@ import { integrationsConfig, type IntegrationsConfig } from "./config.js";
 import { elasticClient, elasticEvidence, ElasticLogSource } from "./elasticsearch.js";
 import { mergeEvidence, type StepEvidence } from "./evidence.js";
 import { GrafanaAnnotations, GrafanaClient } from "./grafana.js";
-import { errorText } from "./http.js";
+import { errorText } from "../errors.js";
 import { PrometheusClient, PrometheusEvidence } from "./prometheus.js";
 
 export { integrationsConfig } from "./config.js";

@@ -15,7 +15,9 @@ import type { FaultStep, RunRecord } from "../run/record.js";
 import { authorizationHeader, type PrometheusConfig } from "./config.js";
 import type { Point, SeriesMetric, ServiceEvidence, StepEvidence } from "./evidence.js";
 import { seriesSignal } from "./evidence.js";
-import { errorText, IntegrationHttpError, requestJson } from "./http.js";
+import { errorText } from "../errors.js";
+import { mapLimit } from "../util/concurrency.js";
+import { IntegrationHttpError, requestJson } from "./http.js";
 
 // ------------------------------------------------------------------ HTTP API
 
@@ -300,7 +302,7 @@ export class PrometheusEvidence {
     w: { start: number; injectAt: number; revertAt: number; end: number },
   ): Promise<StepEvidence> {
     const notes: string[] = [];
-    const results = await mapLimited(services, this.options.concurrency ?? 4, async (service) => {
+    const results = await mapLimit(services, this.options.concurrency ?? 4, async (service) => {
       try {
         return await this.serviceEvidence(service, w);
       } catch (e) {
@@ -400,19 +402,6 @@ export function upSignal(
     },
     ...(next ? { recoveredAt: next[0] } : {}),
   };
-}
-
-async function mapLimited<T, R>(items: readonly T[], limit: number, f: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 // ------------------------------------------------------------------ HTTP service discovery

@@ -9,6 +9,7 @@ import { readHostProcTables } from "../discovery/sockets/host-proc.js";
 import { parseProcNetTables, type ProcNetTables, type SocketEntry } from "../discovery/sockets/proc-net.js";
 import type { ServiceProfile } from "../discovery/profile.js";
 import type { ContainerInfo, DockerRuntime } from "../docker/types.js";
+import { errorText } from "../errors.js";
 
 const TCP_ESTABLISHED = 1;
 const DEFAULT_MAX_AGE_MS = 3000;
@@ -99,7 +100,7 @@ export async function connectionCounter(
         return { counter: counterOver(profiles, (info, s) => reader.read(info, s)), via: "helper" };
       reasons.push("the socket helper could not read the containers' tables");
     } catch (e) {
-      reasons.push(`the socket helper failed: ${e instanceof Error ? e.message : String(e)}`);
+      reasons.push(`the socket helper failed: ${errorText(e)}`);
     }
   }
   if (source !== "host" && !options.runtime) reasons.push("no engine to run a socket helper with");

@@ -14,12 +14,10 @@ import type {
   ResourceSample,
   StatsReader,
 } from "../docker/types.js";
-import { TargetNotFoundError } from "../errors.js";
+import { errorText, TargetNotFoundError } from "../errors.js";
 import { log } from "../util/log.js";
 import { sleep, withTimeout } from "../util/time.js";
-import type { Threshold } from "../analysis/thresholds.js";
 import { SafetyEnvelope, type EnvelopeOptions } from "./envelope.js";
-import { HypothesisGuard } from "./hypothesis-guard.js";
 import { probeHttp, summarizeProbes } from "./http-probe.js";
 import { LogCounter, type LogCounterOptions } from "./log-counter.js";
 import { peerResolver, type PeerDirectory } from "./peers.js";
@@ -41,8 +39,11 @@ export interface MonitorOptions {
   followLogs?: boolean;
   collectStats?: boolean;
   envelope?: EnvelopeOptions;
-  /** Thresholds whose live breach stops the run (an experiment's rollback.onDeviation: abort). */
-  abortOnBreach?: readonly Threshold[];
+  /**
+   * Another stop condition checked every tick, like the envelope (an experiment's rollback.onDeviation:
+   * abort watches its thresholds): a reason stops the run.
+   */
+  guard?: (tick: readonly ServiceSample[], tickSeconds: number) => string | undefined;
   /** Called once when the safety envelope trips. */
   onAbort?: (reason: string) => void;
   /**
@@ -84,7 +85,7 @@ export class Monitor {
   private readonly watched: Watched[];
   private readonly peers: PeerDirectory;
   private readonly envelope: SafetyEnvelope;
-  private readonly guard?: HypothesisGuard;
+  private readonly guard?: MonitorOptions["guard"];
   private readonly controller = new AbortController();
   private readonly abortController = new AbortController();
   private readonly collected: ServiceSample[] = [];
@@ -118,7 +119,7 @@ export class Monitor {
       addressKey: "",
     }));
     this.envelope = new SafetyEnvelope(options.envelope);
-    this.guard = options.abortOnBreach?.length ? new HypothesisGuard(options.abortOnBreach) : undefined;
+    this.guard = options.guard;
     if (!options.countConnections)
       this.notes.push("TCP connection counts not collected (no socket-table reader configured)");
   }
@@ -250,7 +251,7 @@ export class Monitor {
     }
     const reason =
       this.envelope.check(tick, t, Math.max(tickSeconds, 0.001)) ??
-      this.guard?.check(tick, Math.max(tickSeconds, 0.001));
+      this.guard?.(tick, Math.max(tickSeconds, 0.001));
     if (reason && !this.abortController.signal.aborted) {
       log.warn({ reason }, "safety envelope tripped");
       this.abortController.abort(reason);
@@ -276,7 +277,7 @@ export class Monitor {
       w.lastIp = info.networks.find((n) => n.ip)?.ip ?? w.lastIp;
       this.followAddresses(w, info);
     } catch (e) {
-      s.inspectError = e instanceof Error ? e.message : String(e);
+      s.inspectError = errorText(e, { hint: false });
       if (e instanceof TargetNotFoundError) {
         s.gone = true;
         // Its address may already belong to another container: probing it would measure the wrong one.

@@ -12,7 +12,7 @@ import type {
   StepAnalysis,
   Via,
 } from "../analysis/types.js";
-import type { FaultKind } from "../run/record.js";
+import type { FaultKind } from "../faults/kinds.js";
 
 export interface FaultErrorReport {
   class: ErrorClassName;

@@ -12,6 +12,7 @@
  * and the analysis (with the configured integrations' evidence) is written as a report whichever way the
  * run ended.
  */
+import { HypothesisGuard } from "../analysis/hypothesis-guard.js";
 import { analyzeRun } from "../analysis/impact.js";
 import { checkThresholdServices, type Threshold } from "../analysis/thresholds.js";
 import type { RunAnalysis } from "../analysis/types.js";
@@ -29,7 +30,8 @@ import { log } from "../util/log.js";
 import type { FaultJournal } from "./journal.js";
 import { combineObservers, type RunObserver } from "./observer.js";
 import { formatPlan, planExperiment, type ExperimentPlan, type PlannedStep } from "./plan.js";
-import type { FaultKind, RunRecord } from "./record.js";
+import type { FaultKind } from "../faults/kinds.js";
+import type { RunRecord } from "./record.js";
 import { runSteps, type RunnerOptions } from "./runner.js";
 import type { TargetResolver } from "./targeting.js";
 
@@ -283,7 +285,9 @@ async function attachMonitor(
   const monitor = new Monitor(context.runtime, profiles, {
     intervalMs: settings.intervalMs,
     envelope: settings.envelope,
-    ...(settings.abortOnBreach?.length ? { abortOnBreach: settings.abortOnBreach } : {}),
+    ...(settings.abortOnBreach?.length
+      ? { guard: guardOf(new HypothesisGuard(settings.abortOnBreach)) }
+      : {}),
     onAbort: (reason) => progress(`safety envelope tripped: ${reason}; reverting and stopping`),
     ...("counter" in connections && connections.counter ? { countConnections: connections.counter } : {}),
   });
@@ -310,3 +314,6 @@ async function attachMonitor(
     },
   };
 }
+
+const guardOf = (g: HypothesisGuard) => (tick: Parameters<HypothesisGuard["check"]>[0], seconds: number) =>
+  g.check(tick, seconds);

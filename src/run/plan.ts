@@ -9,7 +9,7 @@ import { blastRadii } from "../graph/order.js";
 import type { DependencyGraph } from "../graph/types.js";
 import { formatDuration } from "../util/duration.js";
 import type { FaultTarget } from "../faults/fault.js";
-import type { FaultKind } from "./record.js";
+import type { FaultKind } from "../faults/kinds.js";
 import { exclusionReason, matchesLabels, serviceIdOf } from "./targeting.js";
 
 export type PlanContainer = Pick<ContainerInfo, "id" | "name" | "labels" | "state" | "compose">;

@@ -2,34 +2,8 @@
  * The run record: one typed structure that the CLI, the HTTP API, Grafana annotations and every
  * report read. Written as the run goes (Chaos Toolkit's journal is its report's data model too).
  */
+import type { FaultKind, FaultMechanism } from "../faults/kinds.js";
 import type { DependencyGraph } from "../graph/types.js";
-
-export type FaultKind =
-  | "stop"
-  | "kill"
-  | "pause"
-  | "restart"
-  | "latency"
-  | "loss"
-  | "bandwidth"
-  | "partition"
-  | "dns"
-  | "http"
-  | "cpu"
-  | "memory";
-
-/** How a fault was actually applied; reports say which, since the kernel decides what is possible. */
-export type FaultMechanism =
-  | "docker-api"
-  | "tc-netem"
-  | "tc-tbf"
-  | "iptables-statistic"
-  | "iptables-drop"
-  | "delay-proxy"
-  | "dns-block"
-  | "dns-responder"
-  | "http-proxy"
-  | "stress-ng";
 
 export type StepOutcome =
   | { status: "reverted" }

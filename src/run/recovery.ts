@@ -8,8 +8,8 @@
 import { hostname } from "node:os";
 import type { ContainerInfo, DockerRuntime } from "../docker/types.js";
 import { COMPOSE_LABELS, LABELS } from "../docker/types.js";
-import { isFaultlineError } from "../errors.js";
-import { ensureAgentImage } from "../faults/agent.js";
+import { errorText } from "../errors.js";
+import { ensureAgentImage } from "../images/agent.js";
 import type { JournalFaultEntry } from "../faults/fault.js";
 import { restoreLifecycle, WATCHDOG_ACTION } from "../faults/lifecycle.js";
 import { isLifecycleKind } from "../faults/lifecycle-options.js";
@@ -17,6 +17,7 @@ import { sweepNamespace } from "../faults/network/agent-runner.js";
 import type { FaultRegistry } from "../faults/registry.js";
 import type { WatchdogAction } from "../faults/watchdog.js";
 import { WATCHDOG_SWEEP_MARGIN_MS, watchdogGuard } from "../faults/watchdog.js";
+import { mapLimit } from "../util/concurrency.js";
 import { log } from "../util/log.js";
 import { withTimeout } from "../util/time.js";
 import type { Journal, JournalOwner, JournalRecord, PendingFault } from "./journal.js";
@@ -207,7 +208,7 @@ export async function recover(options: RecoveryOptions): Promise<RecoveryReport>
         "reverted a fault left in effect",
       );
     } catch (e) {
-      const error = isFaultlineError(e) ? e.toUserLine() : e instanceof Error ? e.message : String(e);
+      const error = errorText(e);
       report.failed.push({ entry, error });
       log.error(
         { faultId: entry.faultId, err: e },
@@ -299,31 +300,27 @@ async function sweepNamespaces(
 ): Promise<void> {
   if (!targets.length) return;
   await ensureAgentImage(runtime);
-  const queue = [...targets];
-  const worker = async () => {
-    for (let t = queue.shift(); t; t = queue.shift()) {
-      try {
-        const result = await sweepNamespace(runtime, t.joinId);
-        if (result.removed.length) {
-          report.namespacesSwept.push({ container: t.name, removed: result.removed });
-          log.info(
-            { container: t.name, removed: result.removed },
-            "swept faultline rules left without an agent",
-          );
-        }
-        if (result.leftovers.length)
-          report.sweepFailed.push({ container: t.name, error: result.leftovers.join("; ") });
-      } catch (e) {
-        // A container that stopped since the listing has no namespace left to clean.
-        const gone = await runtime.inspect(t.joinId).then(
-          (c) => c.state !== "running" && c.state !== "paused",
-          () => true,
+  await mapLimit(targets, SWEEP_CONCURRENCY, async (t) => {
+    try {
+      const result = await sweepNamespace(runtime, t.joinId);
+      if (result.removed.length) {
+        report.namespacesSwept.push({ container: t.name, removed: result.removed });
+        log.info(
+          { container: t.name, removed: result.removed },
+          "swept faultline rules left without an agent",
         );
-        if (!gone) report.sweepFailed.push({ container: t.name, error: (e as Error).message });
       }
+      if (result.leftovers.length)
+        report.sweepFailed.push({ container: t.name, error: result.leftovers.join("; ") });
+    } catch (e) {
+      // A container that stopped since the listing has no namespace left to clean.
+      const gone = await runtime.inspect(t.joinId).then(
+        (c) => c.state !== "running" && c.state !== "paused",
+        () => true,
+      );
+      if (!gone) report.sweepFailed.push({ container: t.name, error: errorText(e) });
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, targets.length) }, worker));
+  });
 }
 
 /**
@@ -362,7 +359,7 @@ async function restoreInsteadOfWatchdog(
     );
     return true;
   } catch (e) {
-    const error = isFaultlineError(e) ? e.toUserLine() : e instanceof Error ? e.message : String(e);
+    const error = errorText(e);
     report.failed.push({ entry, error });
     log.error({ target: name, err: e }, "a watchdog's target could not be restored; the watchdog stays");
     return false;

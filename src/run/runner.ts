@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { ContainerInfo, ContainerReader, DockerRuntime } from "../docker/types.js";
-import { isFaultlineError } from "../errors.js";
+import { errorText, isTargetNotFound } from "../errors.js";
 import type { Fault, FaultContext, ResolvedService } from "../faults/fault.js";
 import type { FaultRegistry } from "../faults/registry.js";
 import { log } from "../util/log.js";
@@ -13,7 +13,8 @@ import { sleep, withTimeout } from "../util/time.js";
 import type { FaultJournal } from "./journal.js";
 import type { RunObserver, ScenarioContext, StepContext } from "./observer.js";
 import type { ExperimentPlan, MethodProbe, PlannedStep } from "./plan.js";
-import type { FaultKind, FaultStep, ProbeRecord, RunRecord } from "./record.js";
+import type { FaultKind } from "../faults/kinds.js";
+import type { FaultStep, ProbeRecord, RunRecord } from "./record.js";
 
 /** Upper bound on one revert, on top of each fault's own bound: a stuck engine must not hang the run. */
 export const DEFAULT_REVERT_TIMEOUT_MS = 60_000;
@@ -209,10 +210,9 @@ class Runner {
     } catch (e) {
       const message = errorText(e);
       step.errors.push(message);
-      step.outcome =
-        isFaultlineError(e) && e.code === "TARGET_NOT_FOUND"
-          ? { status: "skipped", reason: message }
-          : { status: "injection-failed", error: message };
+      step.outcome = isTargetNotFound(e)
+        ? { status: "skipped", reason: message }
+        : { status: "injection-failed", error: message };
       await this.hook("onStepEnd", ctx);
       return;
     }
@@ -301,7 +301,7 @@ class Runner {
         await this.options.runtime.inspect(fault.target.containerId),
       );
     } catch (e) {
-      if (isFaultlineError(e) && e.code === "TARGET_NOT_FOUND") {
+      if (isTargetNotFound(e)) {
         return targetLostReason(fault.kind, fault.target, "removed");
       }
       // The engine not answering one inspect is no reason to end a fault.
@@ -316,7 +316,7 @@ class Runner {
     try {
       await reader.inspect(step.containerId);
     } catch (e) {
-      if (isFaultlineError(e) && e.code === "TARGET_NOT_FOUND") {
+      if (isTargetNotFound(e)) {
         step.errors.push(`target container ${step.containerId.slice(0, 12)} disappeared during the fault`);
       }
     }
@@ -377,7 +377,8 @@ class Runner {
   }
 }
 
-function newStep(planned: PlannedStep): FaultStep {
+/** The record of a step before its fault is built: what was planned, no outcome yet. */
+export function newStep(planned: PlannedStep): FaultStep {
   return {
     faultId: "",
     kind: planned.kind,
@@ -389,9 +390,4 @@ function newStep(planned: PlannedStep): FaultStep {
     durationMs: planned.durationMs,
     errors: [],
   };
-}
-
-function errorText(e: unknown): string {
-  if (isFaultlineError(e)) return e.toUserLine();
-  return e instanceof Error ? e.message : String(e);
 }

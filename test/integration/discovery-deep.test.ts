@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { discoverServices } from "../../src/discovery/discover.js";
 import type { ServiceProfile } from "../../src/discovery/profile.js";
 import { connectDocker } from "../../src/docker/engine.js";
-import { ensureAgentImage } from "../../src/faults/agent.js";
+import { ensureAgentImage } from "../../src/images/agent.js";
 
 const run = promisify(execFile);
 const IMAGE = "faultline-test/deep:1";

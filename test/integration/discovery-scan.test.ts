@@ -12,7 +12,7 @@ import { promisify } from "node:util";
 import { connectDocker } from "../../src/docker/engine.js";
 import { discoverServices } from "../../src/discovery/discover.js";
 import type { ServiceProfile } from "../../src/discovery/profile.js";
-import { AGENT_IMAGE, ensureAgentImage } from "../../src/faults/agent.js";
+import { AGENT_IMAGE, ensureAgentImage } from "../../src/images/agent.js";
 
 const run = promisify(execFile);
 /** The image of discovery-protocols.test.ts (same tag: built once, by whichever test runs first). */

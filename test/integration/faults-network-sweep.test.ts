@@ -8,7 +8,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { AGENT_IMAGE } from "../../src/faults/agent.js";
+import { AGENT_IMAGE } from "../../src/images/agent.js";
 import type { JournalFaultEntry } from "../../src/faults/fault.js";
 import { showRules } from "../../src/faults/network/agent-runner.js";
 import { networkFamily } from "../../src/faults/network/index.js";

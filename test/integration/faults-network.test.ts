@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { describeCapabilities, networkCapabilities } from "../../src/faults/capabilities.js";
+import { describeCapabilities, networkCapabilities } from "../../src/faults/network/capabilities.js";
 import type { Fault } from "../../src/faults/fault.js";
 import { showRules } from "../../src/faults/network/agent-runner.js";
 import { networkFamily } from "../../src/faults/network/index.js";

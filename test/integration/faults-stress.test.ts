@@ -4,8 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { cgroupLayout } from "../../src/faults/capabilities.js";
-import { stressFamily } from "../../src/faults/stress/index.js";
+import { cgroupLayout, stressFamily } from "../../src/faults/stress/index.js";
 import { NetEnv } from "./fixtures/faults-network/env.js";
 
 const env = new NetEnv();

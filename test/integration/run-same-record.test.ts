@@ -127,19 +127,19 @@ describe("one experiment sequence for the CLI and the API", { timeout: 240_000 }
   });
 
   test("the same record: steps, outcome, graph before and after", () => {
+    for (const r of [fromCli.record, fromApi.record]) {
+      assert.equal(r.status, "completed");
+      assert.deepEqual(
+        r.steps.map((s) => `${s.kind} ${s.target} ${s.outcome?.status} ${s.errors.join("; ")}`.trim()),
+        [`pause ${target} reverted`],
+      );
+    }
     const { graphBefore: cliBefore, graphAfter: cliAfter, ...cliRecord } = fromCli.record;
     const { graphBefore: apiBefore, graphAfter: apiAfter, ...apiRecord } = fromApi.record;
     assert.deepEqual(shapeDifferences(apiRecord, cliRecord), []);
     assert.deepEqual(graphKeys(apiBefore), graphKeys(cliBefore));
     assert.deepEqual(graphKeys(apiAfter), graphKeys(cliAfter));
     assert.ok(cliAfter && apiAfter, "both set graphAfter");
-    for (const r of [fromCli.record, fromApi.record]) {
-      assert.equal(r.status, "completed");
-      assert.deepEqual(
-        r.steps.map((s) => `${s.kind} ${s.target} ${s.outcome?.status}`),
-        [`pause ${target} reverted`],
-      );
-    }
   });
 
   test("the same analysed fault: a steady state before it and recovery watched after it", () => {

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { maskProfile, renderProfilesTable } from "../../src/cli/commands/discover.js";
+import { renderProfilesTable } from "../../src/cli/commands/discover.js";
+import { maskProfile } from "../../src/discovery/mask.js";
 import { makeProfile, threeTierStack, urlRef } from "../support/profile-fixtures.js";
 
 test("maskProfile masks secret env values, URL passwords and secrets in log mentions", () => {

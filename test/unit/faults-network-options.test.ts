@@ -9,7 +9,7 @@ import {
 } from "../../src/faults/network/options.js";
 import { describeNetworkFault } from "../../src/faults/network/fault.js";
 import { explainApplyErrors, findMarker, agentHelperSpec } from "../../src/faults/network/agent-runner.js";
-import { parseCapabilities } from "../../src/faults/capabilities.js";
+import { parseCapabilities } from "../../src/faults/network/capabilities.js";
 
 describe("network options", () => {
   test("normalises", () => {

@@ -266,10 +266,10 @@ test("combineObservers: every observer hears every event, in order; the first ab
 describe("scenarios, waits and probes of an experiment's method", () => {
   test("a scenario's faults start together (each after its offset) and end when the last is reverted", async () => {
     const events: string[] = [];
-    const p = plan(["db", "cache", "web"], 40);
+    const p = plan(["db", "cache", "web"], 200);
     p.steps[0]!.scenario = { id: "s1", title: "db and cache", offsetMs: 0 };
-    p.steps[1]!.scenario = { id: "s1", title: "db and cache", offsetMs: 20 };
-    p.steps[2]!.waitBeforeMs = 10;
+    p.steps[1]!.scenario = { id: "s1", title: "db and cache", offsetMs: 50 };
+    p.steps[2]!.waitBeforeMs = 20;
     const observer: RunObserver = {
       onScenarioStart: (s) => void events.push(`scenario start ${s.id} (${s.steps.length})`),
       onScenarioReverted: (s) => void events.push(`scenario reverted ${s.id}`),
@@ -298,8 +298,8 @@ describe("scenarios, waits and probes of an experiment's method", () => {
         ["web", undefined, "reverted"],
       ],
     );
-    // Together: 20 + 40 for the scenario, 10 wait, 40 for web; one at a time it would be 120 + 10.
-    assert.ok(elapsed >= 100 && elapsed < 125, `${elapsed} ms`);
+    // Together: 50 + 200 for the scenario, 20 wait, 200 for web (470); one at a time it would be 670.
+    assert.ok(elapsed >= 470 && elapsed < 620, `${elapsed} ms`);
   });
 
   test("probes run where the method has them and their results are recorded, failures included", async () => {

@@ -1,9 +1,9 @@
 /** `faultline discover`: profile every service in scope (ports, protocols, endpoints, references, kind). */
 import { Command } from "commander";
 import { discoverServices } from "../../discovery/discover.js";
+import { maskProfile } from "../../discovery/mask.js";
 import type { ServiceProfile } from "../../discovery/profile.js";
 import { TargetNotFoundError } from "../../errors.js";
-import { isSecretName, MASK, maskSecretsInText, maskUrlCredentials } from "../../util/secrets.js";
 import { formatColumns } from "../../util/table.js";
 import { addScopeOptions, parseChoice, resolveScope, type ScopeOptions } from "../options.js";
 import { stderrProgress, warn } from "../progress.js";
@@ -63,22 +63,6 @@ function describeScope(options: ScopeOptions): string {
     ...(options.label ?? []).map((l) => `--label ${l}`),
   ];
   return parts.length ? ` (${parts.join(" ")})` : "";
-}
-
-/** Discovery masks secrets already; this is the last line of defence before anything is printed. */
-export function maskProfile(p: ServiceProfile): ServiceProfile {
-  return {
-    ...p,
-    env: Object.fromEntries(
-      Object.entries(p.env).map(([k, v]) => [k, isSecretName(k) ? MASK : maskUrlCredentials(v)]),
-    ),
-    envReferences: p.envReferences.map((r) => ({ ...r, value: maskUrlCredentials(r.value) })),
-    logMentions: p.logMentions.map(maskSecretsInText),
-    command: p.command.map(maskSecretsInText),
-    health: p.health.lastOutput
-      ? { ...p.health, lastOutput: maskSecretsInText(p.health.lastOutput) }
-      : p.health,
-  };
 }
 
 export function renderProfilesTable(profiles: ServiceProfile[]): string {

@@ -6,19 +6,15 @@ import { Command } from "commander";
 import { FaultInjectionError, FaultRevertError, InvalidInputError } from "../../errors.js";
 import type { FaultRegistry } from "../../faults/registry.js";
 import { defaultRegistry } from "../../faults/registry.js";
-import { dryRunRuntime } from "../../run/dry-run.js";
-import { runSequence, validateSteps, type ExperimentScope } from "../../run/experiment.js";
-import { NULL_JOURNAL } from "../../run/journal.js";
+import { runSequence, validateSteps } from "../../run/experiment.js";
 import { adHocStep } from "../../run/plan.js";
 import type { RunRecord } from "../../run/record.js";
 import { installSignalHandlers } from "../../run/signals.js";
-import { TargetResolver } from "../../run/targeting.js";
 import { parseDuration } from "../../util/duration.js";
-import { addStateDirOption, openChaosSession } from "../chaos-session.js";
+import { addStateDirOption, openExperimentScope } from "../chaos-session.js";
 import { consoleObserver } from "../console-observer.js";
 import { addScopeOptions, collect, resolveScope, type ScopeOptions } from "../options.js";
 import { warn } from "../progress.js";
-import { openRuntime } from "../runtime.js";
 
 /** CLI flag (commander's camelCase) -> the option name fault families read. */
 const FAULT_OPTION_FLAGS = {
@@ -120,18 +116,9 @@ async function inject(options: InjectOptions): Promise<void> {
   const scope = resolveScope(options);
   if (scope.warning) warn(scope.warning);
 
-  // A dry run reads the engine but only describes its writes, and has nothing to recover or journal.
-  const session = options.dryRun ? undefined : await openChaosSession(options);
-  const runtime = session
-    ? session.runtime
-    : dryRunRuntime(await openRuntime(), (call) => process.stdout.write(`would run: ${call}\n`));
-  const experimentScope: ExperimentScope = {
-    runtime,
-    registry,
-    journal: session?.journal ?? NULL_JOURNAL,
-    resolver: new TargetResolver(runtime, scope.selector),
-    project: scope.selector.project,
-  };
+  const experimentScope = await openExperimentScope(options, scope.selector, registry, (call) =>
+    process.stdout.write(`would run: ${call}\n`),
+  );
   const target = await experimentScope.resolver.resolveService(options.target);
   const step = adHocStep(target, kind, faultOptions, durationMs);
   await validateSteps([step], experimentScope);

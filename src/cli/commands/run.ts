@@ -18,25 +18,22 @@ import { TEST_ORDERS, orderForTesting } from "../../graph/order.js";
 import type { DependencyGraph } from "../../graph/types.js";
 import { createIntegrations } from "../../integrations/index.js";
 import type { EnvelopeOptions } from "../../monitor/envelope.js";
-import { dryRunRuntime } from "../../run/dry-run.js";
 import {
   assertRunnable,
   prepareExperiment,
   runSequence,
   validateSteps,
   type ExperimentRequest,
-  type ExperimentScope,
   type MonitorSettings,
   type SequenceResult,
   type StackView,
 } from "../../run/experiment.js";
-import { NULL_JOURNAL } from "../../run/journal.js";
 import { formatPlan } from "../../run/plan.js";
-import type { FaultKind } from "../../run/record.js";
+import type { FaultKind } from "../../faults/kinds.js";
 import { installSignalHandlers } from "../../run/signals.js";
-import { TargetResolver, detectSelfContainerId } from "../../run/targeting.js";
+import { detectSelfContainerId } from "../../run/targeting.js";
 import { formatDuration, parseDuration } from "../../util/duration.js";
-import { addStateDirOption, openChaosSession } from "../chaos-session.js";
+import { addStateDirOption, openExperimentScope } from "../chaos-session.js";
 import { consoleObserver } from "../console-observer.js";
 import {
   addScopeOptions,
@@ -249,17 +246,13 @@ export async function run(options: RunOptions): Promise<void> {
   }
   assertRunnable(plan);
 
-  const session = options.dryRun ? undefined : await openChaosSession(options);
-  const runtime = session
-    ? session.runtime
-    : dryRunRuntime(await real(), (call) => process.stdout.write(`    would run: ${call}\n`));
-  const experimentScope: ExperimentScope = {
-    runtime,
+  const experimentScope = await openExperimentScope(
+    options,
+    scope.selector,
     registry,
-    journal: session?.journal ?? NULL_JOURNAL,
-    resolver: new TargetResolver(runtime, scope.selector),
-    project: scope.selector.project,
-  };
+    (call) => process.stdout.write(`    would run: ${call}\n`),
+    real,
+  );
   await validateSteps(plan.steps, experimentScope);
 
   const guard = installSignalHandlers();

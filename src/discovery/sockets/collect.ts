@@ -4,7 +4,8 @@
  */
 import type { ContainerInfo, DockerRuntime } from "../../docker/types.js";
 import type { ConnectionObservation } from "../profile.js";
-import { errorMessage, mapLimit } from "../concurrency.js";
+import { errorText } from "../../errors.js";
+import { mapLimit } from "../../util/concurrency.js";
 import { connectScan } from "./connect-scan.js";
 import { readTablesViaHelper } from "./helper-proc.js";
 import { readHostProcTables } from "./host-proc.js";
@@ -77,7 +78,7 @@ export async function collectSockets(
       );
       for (const [id, t] of tables) readings.set(id, fromTables(t, "helper"));
     } catch (e) {
-      helperNotes.push(`socket helper failed: ${errorMessage(e)}`);
+      helperNotes.push(`socket helper failed: ${errorText(e)}`);
     }
     pending = pending.filter((c) => !readings.has(c.id));
   }

@@ -1,6 +1,6 @@
 /** Last resort when no socket table can be read: which common TCP ports accept a connection. */
 import { Socket } from "node:net";
-import { mapLimit } from "../concurrency.js";
+import { mapLimit } from "../../util/concurrency.js";
 
 export const COMMON_PORTS: readonly number[] = [
   21, 22, 25, 53, 80, 81, 443, 465, 587, 1433, 1521, 1883, 2181, 2379, 3000, 3306, 4222, 4369, 5000, 5432,

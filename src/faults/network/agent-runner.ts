@@ -6,7 +6,7 @@
 import type { DockerRuntime, HelperSpec } from "../../docker/types.js";
 import { LABELS } from "../../docker/types.js";
 import { FaultInjectionError, FaultRevertError } from "../../errors.js";
-import { AGENT_IMAGE } from "../agent.js";
+import { AGENT_IMAGE } from "../../images/agent.js";
 import { watchHelper } from "../helper-watch.js";
 import type { FlowReset, HttpPortsSpec, ProxySpec, SweepMarks, TcHandleClaim } from "./rules.js";
 import { FAULTLINE_MARKS } from "./rules.js";

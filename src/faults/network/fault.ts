@@ -5,11 +5,11 @@
 import { randomBytes } from "node:crypto";
 import type { DockerRuntime } from "../../docker/types.js";
 import { FaultInjectionError, FaultRevertError, InvalidInputError } from "../../errors.js";
-import type { FaultKind, FaultMechanism } from "../../run/record.js";
+import type { FaultKind, FaultMechanism } from "../kinds.js";
 import { formatDuration } from "../../util/duration.js";
 import { log } from "../../util/log.js";
-import { AGENT_PROXY_UID, ensureAgentImage } from "../agent.js";
-import { networkCapabilities } from "../capabilities.js";
+import { AGENT_PROXY_UID, ensureAgentImage } from "../../images/agent.js";
+import { networkCapabilities } from "./capabilities.js";
 import type { Fault, FaultContext, FaultTarget, JournalFaultEntry } from "../fault.js";
 import type { AgentReady, AgentRunSpec } from "./agent-runner.js";
 import { cleanupInNamespace, startAgent, stopAgent } from "./agent-runner.js";

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { InvalidInputError } from "../../errors.js";
 import { parseDuration } from "../../util/duration.js";
+import { parseFaultOptions } from "../validation.js";
 import { HTTP_FIELDS, type HttpOptions, parseHttpOptions } from "./http-options.js";
 
 export type NetworkKind = "latency" | "loss" | "bandwidth" | "partition" | "dns" | "http";
@@ -135,22 +136,6 @@ const schemas = {
   http: z.object({ ...common, direction: z.enum(["in", "out"]).optional(), ...HTTP_FIELDS }).strict(),
 } as const;
 
-function fail(kind: string, error: z.ZodError): never {
-  const detail = error.issues.map((i) => `${i.path.join(".") || "options"}: ${i.message}`).join("; ");
-  throw new InvalidInputError(`invalid ${kind} options: ${detail}`);
-}
-
-function parseWith<S extends z.ZodType>(kind: string, schema: S, raw: unknown): z.infer<S> {
-  try {
-    const result = schema.safeParse(raw ?? {});
-    if (!result.success) fail(kind, result.error);
-    return result.data;
-  } catch (e) {
-    if (e instanceof InvalidInputError) throw e;
-    throw new InvalidInputError(`invalid ${kind} options: ${(e as Error).message}`);
-  }
-}
-
 export function validateDnsName(name: string): string {
   const trimmed = name.replace(/\.$/, "");
   const labels = trimmed.split(".");
@@ -194,7 +179,7 @@ function parseHttpFault(o: z.output<(typeof schemas)["http"]>): NetworkOptions {
 /** Parses and checks the options of one network fault. Throws InvalidInputError. */
 export function parseNetworkOptions(kind: NetworkKind, raw: Record<string, unknown>): NetworkOptions {
   if (kind === "dns") {
-    const o = parseWith(kind, schemas.dns, raw);
+    const o = parseFaultOptions(kind, schemas.dns, raw);
     return {
       kind,
       direction: "out",
@@ -204,8 +189,8 @@ export function parseNetworkOptions(kind: NetworkKind, raw: Record<string, unkno
       dnsMode: o.mode ?? "reject",
     };
   }
-  if (kind === "http") return parseHttpFault(parseWith(kind, schemas.http, raw));
-  const o = parseWith(kind, schemas[kind], raw) as z.infer<(typeof schemas)["partition"]> &
+  if (kind === "http") return parseHttpFault(parseFaultOptions(kind, schemas.http, raw));
+  const o = parseFaultOptions(kind, schemas[kind], raw) as z.infer<(typeof schemas)["partition"]> &
     Record<string, unknown>;
   const base = {
     kind,

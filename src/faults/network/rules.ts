@@ -7,7 +7,7 @@
  * the ingress filter priority), so a sweep can remove it without the journal and touch nothing else.
  */
 import { InvalidInputError } from "../../errors.js";
-import type { FaultMechanism } from "../../run/record.js";
+import type { FaultMechanism } from "../kinds.js";
 import { httpPlan } from "./http-rules.js";
 import type { Direction, NetworkOptions } from "./options.js";
 

@@ -6,14 +6,13 @@ import { randomBytes } from "node:crypto";
 import type { DockerRuntime } from "../../docker/types.js";
 import { LABELS } from "../../docker/types.js";
 import { FaultInjectionError, FaultRevertError } from "../../errors.js";
-import type { FaultKind, FaultMechanism } from "../../run/record.js";
+import type { FaultKind, FaultMechanism } from "../kinds.js";
 import { formatDuration } from "../../util/duration.js";
-import { AGENT_IMAGE, ensureAgentImage } from "../agent.js";
-import { cgroupLayout } from "../capabilities.js";
+import { AGENT_IMAGE, ensureAgentImage } from "../../images/agent.js";
 import type { Fault, FaultContext, FaultTarget, JournalFaultEntry } from "../fault.js";
 import { watchHelper } from "../helper-watch.js";
 import type { StressOptions } from "./options.js";
-import { stressArgs, stressPlacement } from "./placement.js";
+import { stressArgs, stressPlacement, type CgroupLayout } from "./placement.js";
 
 const STARTUP_CHECK_MS = 400;
 const STOP_GRACE_MS = 5_000;
@@ -122,6 +121,11 @@ export class StressFault implements Fault {
     await revertStress(ctx.runtime, this.journalEntry());
     this.reverted = true;
   }
+}
+
+export async function cgroupLayout(runtime: DockerRuntime): Promise<CgroupLayout> {
+  const info = await runtime.info();
+  return { version: info.cgroupVersion, driver: info.cgroupDriver };
 }
 
 /** Interrupts and removes every stress helper of the entry (journalled or found by label). */

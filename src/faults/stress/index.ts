@@ -5,14 +5,14 @@
  */
 import type { DockerRuntime } from "../../docker/types.js";
 import { InvalidInputError } from "../../errors.js";
-import type { FaultKind } from "../../run/record.js";
+import type { FaultKind } from "../kinds.js";
 import type { Fault, FaultDeps, FaultFamily, JournalFaultEntry, ResolvedService } from "../fault.js";
 import { validateDuration } from "../network/options.js";
 import { StressFault, revertStress } from "./fault.js";
 import type { StressKind } from "./options.js";
 import { STRESS_KINDS, parseStressOptions } from "./options.js";
 
-export { StressFault, revertStress } from "./fault.js";
+export { StressFault, cgroupLayout, revertStress } from "./fault.js";
 export { parseStressOptions, STRESS_KINDS } from "./options.js";
 export type { StressOptions, StressKind } from "./options.js";
 

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { InvalidInputError } from "../../errors.js";
 import { parseDuration } from "../../util/duration.js";
+import { parseFaultOptions } from "../validation.js";
 
 export type StressKind = "cpu" | "memory";
 export const STRESS_KINDS: readonly StressKind[] = ["cpu", "memory"];
@@ -58,14 +59,7 @@ export function parseStressOptions(
   raw: Record<string, unknown>,
   durationMs: number,
 ): StressOptions {
-  const result = schema.safeParse(raw ?? {});
-  if (!result.success) {
-    const detail = result.error.issues
-      .map((i) => `${i.path.join(".") || "options"}: ${i.message}`)
-      .join("; ");
-    throw new InvalidInputError(`invalid ${kind} options: ${detail}`);
-  }
-  const o = result.data;
+  const o = parseFaultOptions(kind, schema, raw);
   if (kind === "cpu" && o.bytes !== undefined)
     throw new InvalidInputError("cpu stress takes no bytes", "use kind memory");
   if (kind === "memory" && o.load !== undefined)

@@ -6,8 +6,13 @@
  * the target's pid namespace and moves itself into the target's own cgroup through the host cgroupfs.
  */
 import type { HelperSpec } from "../../docker/types.js";
-import type { CgroupLayout } from "../capabilities.js";
 import type { StressOptions } from "./options.js";
+
+/** How the engine lays out cgroups (from its info): where a helper must go to count against a target. */
+export interface CgroupLayout {
+  version: "1" | "2";
+  driver: string;
+}
 
 export const HOST_CGROUP_MOUNT = "/sys/fs/cgroup-host";
 

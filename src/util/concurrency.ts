@@ -1,4 +1,4 @@
-/** Small async helpers discovery uses to stay bounded in time and in parallelism. */
+/** Bounded parallelism: at most `limit` calls in flight, whatever the number of items. */
 
 /** Maps with at most `limit` calls in flight; results keep the input order. */
 export async function mapLimit<T, R>(
@@ -16,11 +16,4 @@ export async function mapLimit<T, R>(
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return results;
-}
-
-/** One implementation for the whole code base; re-exported so discovery's imports stay local. */
-export { withTimeout } from "../util/time.js";
-
-export function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

@@ -1,19 +1,13 @@
 /**
- * What the kernel under the Docker engine offers faults, detected once per engine and cached:
- * network features by running the agent in a throwaway namespace (tc/iptables answer for themselves),
- * the cgroup layout from the engine's info.
+ * What the kernel under the Docker engine offers network faults, detected once per engine and cached,
+ * by running the agent in a throwaway namespace (tc/iptables answer for themselves).
  */
-import type { DockerRuntime } from "../docker/types.js";
-import { FaultInjectionError } from "../errors.js";
-import { AGENT_IMAGE, ensureAgentImage } from "./agent.js";
-import type { NetworkCapabilities } from "./network/rules.js";
+import type { DockerRuntime } from "../../docker/types.js";
+import { FaultInjectionError } from "../../errors.js";
+import { AGENT_IMAGE, ensureAgentImage } from "../../images/agent.js";
+import type { NetworkCapabilities } from "./rules.js";
 
-export type { NetworkCapabilities } from "./network/rules.js";
-
-export interface CgroupLayout {
-  version: "1" | "2";
-  driver: string;
-}
+export type { NetworkCapabilities } from "./rules.js";
 
 const networkCache = new WeakMap<DockerRuntime, Promise<NetworkCapabilities>>();
 
@@ -74,11 +68,6 @@ export function networkCapabilities(runtime: DockerRuntime): Promise<NetworkCapa
     networkCache.set(runtime, cached);
   }
   return cached;
-}
-
-export async function cgroupLayout(runtime: DockerRuntime): Promise<CgroupLayout> {
-  const info = await runtime.info();
-  return { version: info.cgroupVersion, driver: info.cgroupDriver };
 }
 
 /** One line for logs and skipped tests: which network mechanisms this kernel allows. */

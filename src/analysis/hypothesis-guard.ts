@@ -5,14 +5,8 @@
  * reverted at once and the rest skipped. Baseline ticks never count: a steady state that already breached
  * a threshold is the analysis's to report, not a reason to stop. Pure.
  */
-import {
-  breaches,
-  MIN_BREACH_TICKS,
-  thresholdsFor,
-  thresholdValues,
-  type Threshold,
-} from "../analysis/thresholds.js";
-import type { ServiceSample } from "./types.js";
+import { breaches, MIN_BREACH_TICKS, thresholdsFor, thresholdValues, type Threshold } from "./thresholds.js";
+import type { ServiceSample } from "../monitor/types.js";
 
 export class HypothesisGuard {
   private readonly streak = new Map<string, number>();
