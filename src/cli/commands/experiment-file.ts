@@ -17,7 +17,7 @@ import { InvalidInputError } from "../../errors.js";
 import { loadExperimentFile, type LoadedExperiment } from "../../experiments/load.js";
 import { prepareDocument, runDocument } from "../../experiments/run.js";
 import { openChaosSession } from "../chaos-session.js";
-import { consoleObserver } from "../console-observer.js";
+import { runProgressObserver } from "../console-observer.js";
 import { openRuntime } from "../runtime.js";
 import { discoverInScope } from "./discover.js";
 
@@ -119,14 +119,7 @@ export async function runExperimentFile(file: string, options: ExperimentFileOpt
       signal: guard.signal,
       dryRun: options.dryRun,
       progress,
-      observers: [
-        options.dryRun
-          ? {
-              onBeforeInject: ({ index, step }) =>
-                void process.stdout.write(`#${index + 1} ${step.description}\n`),
-            }
-          : consoleObserver((t) => process.stderr.write(t)),
-      ],
+      observers: [runProgressObserver(options.dryRun)],
     });
     const { record, files } = result;
     if (files) process.stdout.write(`${files.html}\n${files.json}\n${files.markdown}\n`);

@@ -34,7 +34,7 @@ import { installSignalHandlers } from "../../run/signals.js";
 import { detectSelfContainerId } from "../../run/targeting.js";
 import { formatDuration, parseDuration } from "../../util/duration.js";
 import { addStateDirOption, openExperimentScope } from "../chaos-session.js";
-import { consoleObserver } from "../console-observer.js";
+import { runProgressObserver } from "../console-observer.js";
 import {
   addScopeOptions,
   collect,
@@ -270,14 +270,7 @@ export async function run(options: RunOptions): Promise<void> {
       signal: guard.signal,
       dryRun: options.dryRun,
       progress,
-      observers: [
-        options.dryRun
-          ? {
-              onBeforeInject: ({ index, step }) =>
-                void process.stdout.write(`#${index + 1} ${step.description}\n`),
-            }
-          : consoleObserver((t) => process.stderr.write(t)),
-      ],
+      observers: [runProgressObserver(options.dryRun)],
     });
   } finally {
     guard.dispose();
