@@ -15,13 +15,20 @@
   fl-agent caps               which kernel features work here (netem, tbf, htb, ifb, iptables matches)
 
 SPEC_JSON: {"faultId", "deadlineMs", "marks", "apply": [[argv...]], "revert": [[argv...]], "proxy"?: {...},
-            "resetFlows"?: {"method", "commands": [[argv...]]},
+            "resetFlows"?: {"method", "commands": [[argv...]]}, "httpPorts"?: {...},
             "tcClaim"?: {"handle": "fa1a", "devices": ["eth0"], "range": ["fa00", "faff"]}}:
             after the rules are in place, resetFlows commands reset established flows in scope so they
             reconnect through the delay proxy. tcClaim: the handle of the root qdiscs the plan adds on
             shared devices; the agent claims it for its lifetime (an abstract unix socket, which lives in the
             network namespace and dies with the agent) or, when another fault holds it or a qdisc uses it,
             draws a free one from the range and rewrites apply and revert (READY reports it).
+            proxy: started as the proxy uid before the rules; its "mode" picks the program: "delay" (the
+            default: the delaying TCP proxy), "http" (the HTTP fault proxy), "dns" (the DNS responder).
+            httpPorts: {"ports": [..], "detect"?: {"hosts": [..], "candidates": [..]}}: the HTTP ports a
+            command naming "{httpPort}" is repeated for. With no ports given they are detected before
+            anything is applied: the listening TCP ports of this namespace that answer HTTP (no hosts), or
+            those of `candidates` (and of the connections this namespace has open to them) on which every
+            one of `hosts` answers HTTP. READY reports them.
 MARKS_JSON: regular expressions naming what is faultline's: {"comment", "chain", "ifb", "tcHandle"?,
             "ingressPrio"?} (iptables comments and chains, ifb devices, root qdisc handles, ingress filters).
 Commands naming "iptables"/"iptables-save" run with the backend that holds Docker's own rules in this
@@ -38,7 +45,8 @@ import sys
 import threading
 import time
 
-PROXY_SCRIPT = "/usr/local/lib/faultline/fl_proxy.py"
+LIB = "/usr/local/lib/faultline/"
+PROXY_SCRIPTS = {"delay": LIB + "fl_proxy.py", "http": LIB + "fl_http.py", "dns": LIB + "fl_dns.py"}
 PROXY_UID = 4717
 FAILED_LINGER_S = 30
 
@@ -75,6 +83,121 @@ def resolve(argv, backend, proxy_ports):
             a = a.replace("{%s}" % name, str(port))
         out.append(a)
     return out
+
+
+HTTP_PORT = "{httpPort}"
+
+
+def expand(cmds, http_ports):
+    """Each command naming {httpPort} once per HTTP port; the others as they are."""
+    out = []
+    for c in cmds:
+        if any(HTTP_PORT in a for a in c):
+            out.extend([a.replace(HTTP_PORT, str(p)) for a in c] for p in http_ports)
+        else:
+            out.append(c)
+    return out
+
+
+HTTP_PROBE = b"OPTIONS * HTTP/1.1\r\nHost: faultline\r\nUser-Agent: faultline-agent\r\nConnection: close\r\n\r\n"
+
+
+def answers_http(host, port, timeout=1.5):
+    """Whether host:port answers an `OPTIONS *` with an HTTP status line (any status)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            s.sendall(HTTP_PROBE)
+            got = b""
+            while len(got) < 5:
+                data = s.recv(5 - len(got))
+                if not data:
+                    break
+                got += data
+            return got == b"HTTP/"
+    except OSError:
+        return False
+
+
+def listening_tcp():
+    """(address to reach it by, port) of every TCP listener of this namespace others can reach."""
+    code, out = sh(["ss", "-ltnH"])
+    found = {}
+    for line in out.splitlines() if code == 0 else []:
+        cols = line.split()
+        if len(cols) < 4:
+            continue
+        addr, _, port = cols[3].rpartition(":")
+        addr = addr.strip("[]").split("%")[0]
+        if not port.isdigit() or addr.startswith("127.") or addr == "::1":
+            continue
+        reach = "127.0.0.1" if addr in ("0.0.0.0", "*", "::") else addr
+        if ":" not in reach:
+            found.setdefault(int(port), reach)
+    return sorted((a, p) for p, a in found.items())
+
+
+def connected_ports(hosts):
+    """Remote ports of the TCP connections open from this namespace to any of `hosts`."""
+    code, out = sh(["ss", "-tnH", "state", "established"])
+    ports = set()
+    for line in out.splitlines() if code == 0 else []:
+        cols = line.split()
+        if len(cols) >= 4:
+            addr, _, port = cols[-1].rpartition(":")
+            if addr.strip("[]") in hosts and port.isdigit():
+                ports.add(int(port))
+    return ports
+
+
+def probe_all(pairs):
+    results = {}
+
+    def one(pair):
+        results[pair] = answers_http(*pair)
+
+    threads = [threading.Thread(target=one, args=(p,)) for p in pairs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def detect_http_ports(detect):
+    hosts = detect.get("hosts") or []
+    if not hosts:
+        results = probe_all(listening_tcp())
+        return sorted({port for (_, port), ok in results.items() if ok})
+    candidates = set(detect.get("candidates") or []) | connected_ports(set(hosts))
+    results = probe_all([(h, p) for h in hosts for p in sorted(candidates)])
+    return sorted(p for p in candidates if all(results.get((h, p)) for h in hosts))
+
+
+def http_ports_of(spec):
+    """The HTTP ports the spec's {httpPort} commands are for (detected when not given); [] if none."""
+    hp = spec.get("httpPorts")
+    if not hp:
+        return None
+    if hp.get("ports"):
+        return list(hp["ports"])
+    detect = hp.get("detect") or {}
+    ports = detect_http_ports(detect)
+    if not ports:
+        where = ("on %s (tried ports %s and those it is connected to)" % (
+            ",".join(detect["hosts"]), ",".join(str(p) for p in sorted(detect.get("candidates") or [])) or "none"
+        )) if detect.get("hosts") else "listening in this namespace"
+        raise RuntimeError("no port answering HTTP %s: name the port" % where)
+    return ports
+
+
+def nameservers():
+    """The resolvers this namespace's resolv.conf names (shared with the target's container)."""
+    try:
+        with open("/etc/resolv.conf") as f:
+            return [l.split()[1] for l in f if l.startswith("nameserver") and len(l.split()) > 1]
+    except OSError:
+        return []
 
 
 def run_all(cmds, backend, proxy_ports, stop_on_error, held=None):
@@ -372,9 +495,29 @@ class Stopper:
         self.event.set()
 
 
+class ProxyOutput:
+    """Drains the proxy's stdout so it never blocks on a full pipe; keeps its last COUNTS line."""
+
+    def __init__(self, stream):
+        self.counts = None
+        self.thread = threading.Thread(target=self.drain, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def drain(self, stream):
+        for line in stream:
+            if line.startswith("COUNTS "):
+                try:
+                    self.counts = json.loads(line[len("COUNTS "):])
+                except ValueError:
+                    pass
+
+
 def start_proxy(spec):
+    spec = dict(spec)
+    if spec.get("mode") == "dns" and not spec.get("upstream"):
+        spec["upstream"] = nameservers()
     proxy = subprocess.Popen(
-        ["python3", PROXY_SCRIPT, json.dumps(spec)],
+        ["python3", PROXY_SCRIPTS[spec.get("mode", "delay")], json.dumps(spec)],
         stdout=subprocess.PIPE,
         stderr=sys.stderr,
         text=True,
@@ -392,9 +535,8 @@ def start_proxy(spec):
             break
     if not ports:
         proxy.kill()
-        raise RuntimeError("delay proxy did not start (exit %s)" % proxy.poll())
-    # Keep draining its stdout so it never blocks on a full pipe.
-    threading.Thread(target=lambda: [None for _ in proxy.stdout], daemon=True).start()
+        raise RuntimeError("%s proxy did not start (exit %s)" % (spec.get("mode", "delay"), proxy.poll()))
+    proxy.output = ProxyOutput(proxy.stdout)
     return proxy, ports
 
 
@@ -406,6 +548,8 @@ def stop_proxy(proxy, drain_s):
         proxy.wait(timeout=drain_s + 2)
     except subprocess.TimeoutExpired:
         proxy.kill()
+    # Its last lines (COUNTS) are read before the verdict is printed.
+    proxy.output.thread.join(1)
 
 
 def cmd_run(spec):
@@ -415,7 +559,7 @@ def cmd_run(spec):
     backend = iptables_backend()
     proxy, ports = None, {}
     # Held until the agent exits: while it runs, no other fault's agent draws (or releases) its handle.
-    claims, rehandled = {}, None
+    claims, rehandled, http_ports = {}, None, None
     try:
         tc = spec.get("tcClaim")
         if tc:
@@ -424,6 +568,11 @@ def cmd_run(spec):
                 spec["apply"] = rehandle(spec["apply"], tc["handle"], handle)
                 spec["revert"] = rehandle(spec["revert"], tc["handle"], handle)
                 rehandled = {"handle": handle, "revert": spec["revert"]}
+        http_ports = http_ports_of(spec)
+        if http_ports is not None:
+            spec["apply"] = expand(spec["apply"], http_ports)
+            if spec.get("resetFlows"):
+                spec["resetFlows"]["commands"] = expand(spec["resetFlows"]["commands"], http_ports)
         if spec.get("proxy"):
             proxy, ports = start_proxy(spec["proxy"])
         errors = run_all(spec["apply"], backend, ports, stop_on_error=True)
@@ -439,7 +588,10 @@ def cmd_run(spec):
         stopper.event.wait(FAILED_LINGER_S)
         return 3
     reset = reset_flows(spec, backend, ports)
-    say("FAULTLINE-READY " + json.dumps({"backend": backend, "ports": ports, "reset": reset, "rehandled": rehandled}))
+    ready = {"backend": backend, "ports": ports, "reset": reset, "rehandled": rehandled}
+    if http_ports is not None:
+        ready["httpPorts"] = http_ports
+    say("FAULTLINE-READY " + json.dumps(ready))
     remaining = spec["deadlineMs"] / 1000.0 - time.time()
     while not stopper.event.is_set() and remaining > 0:
         stopper.event.wait(min(remaining, 1.0))
@@ -451,7 +603,10 @@ def cmd_run(spec):
     errors = run_all(spec["revert"], backend, ports, stop_on_error=False, held=claims)
     _, leftovers = sweep(spec["marks"], backend)
     stop_proxy(proxy, spec.get("proxy", {}).get("drainSeconds", 1) if proxy else 0)
-    say("FAULTLINE-REVERTED " + json.dumps({"reason": stopper.reason, "errors": errors, "leftovers": leftovers}))
+    verdict = {"reason": stopper.reason, "errors": errors, "leftovers": leftovers}
+    if proxy is not None and proxy.output.counts is not None:
+        verdict["counts"] = proxy.output.counts
+    say("FAULTLINE-REVERTED " + json.dumps(verdict))
     return 0 if not leftovers else 4
 
 

@@ -17,6 +17,7 @@ import type {
   EdgeRef,
   ImpactedService,
   RunAnalysis,
+  ScenarioFaultAnalysis,
   ServiceImpact,
   StepAnalysis,
   TimelineEvent,
@@ -41,7 +42,9 @@ export const HIDDEN_EDGE_CONFIDENCE = { peerMentioned: 0.8, coincident: 0.5 } as
 export function analyzeRun(record: RunRecord, data: MonitorData, options: AnalyzeOptions = {}): RunAnalysis {
   const graph = record.graphBefore ?? { nodes: [], edges: [], order: [] };
   const ctx = new RunContext(data, graph, options);
-  const steps = record.steps.map((step) => ctx.analyzeStep(step));
+  const steps = unitsOf(record.steps).map((unit) =>
+    unit.scenario ? ctx.analyzeScenario(unit.scenario, unit.steps) : ctx.analyzeStep(unit.steps[0]!),
+  );
   const hiddenEdges = mergeHiddenEdges(steps);
   const base = record.graphAfter ?? record.graphBefore;
   return {
@@ -88,7 +91,130 @@ class RunContext {
         this.userFacing.add(n.id);
   }
 
-  analyzeStep(step: FaultStep): StepAnalysis {
+  /**
+   * A scenario is judged as one unit (its baseline, its window, its recovery), with all its targets as
+   * targets; then each fault gets what deviated while it alone was in effect, where windows differ.
+   */
+  analyzeScenario(scenario: { id: string; title: string }, steps: readonly FaultStep[]): StepAnalysis {
+    const targets = [...new Set(steps.map((s) => s.target))];
+    const times = (pick: (s: FaultStep) => string | undefined) =>
+      steps
+        .map(pick)
+        .filter((t): t is string => t !== undefined)
+        .sort();
+    const outcomes = steps.map((s) => s.outcome);
+    const unit: FaultStep = {
+      ...steps[0]!,
+      faultId: scenario.id,
+      target: targets[0]!,
+      description: `scenario "${scenario.title}": ${steps.map((s) => s.description).join("; ")}`,
+      ...(times((s) => s.injectedAt)[0] ? { injectedAt: times((s) => s.injectedAt)[0] } : {}),
+      ...(times((s) => s.revertedAt).at(-1) ? { revertedAt: times((s) => s.revertedAt).at(-1) } : {}),
+      outcome:
+        outcomes.find((o) => o?.status === "revert-failed") ??
+        outcomes.find((o) => o?.status === "aborted") ??
+        outcomes.find((o) => o?.status === "reverted") ??
+        outcomes[0],
+      errors: steps.flatMap((s) => s.errors),
+    };
+    const analysis = this.analyzeStep(unit, targets.slice(1));
+    const targetImpacts = [
+      ...(analysis.targetImpact ? [analysis.targetImpact] : []),
+      ...(analysis.otherTargets ?? []),
+    ];
+    delete analysis.otherTargets;
+    return {
+      ...analysis,
+      target: targets.join("+"),
+      kind: "scenario",
+      expected: [...new Set(targets.flatMap((t) => this.expected(t)))].filter((t) => !targets.includes(t)),
+      scenario: {
+        id: scenario.id,
+        title: scenario.title,
+        targets,
+        targetImpacts,
+        faults: this.attributeFaults(scenario.id, steps),
+      },
+    };
+  }
+
+  /** Each fault's own window inside the scenario, the part no other fault shared, and what deviated then. */
+  private attributeFaults(scenarioId: string, steps: readonly FaultStep[]): ScenarioFaultAnalysis[] {
+    const start = this.data.marks.find((m) => m.stepId === scenarioId && m.phase === "during")?.t;
+    const end = this.data.marks.find((m) => m.stepId === scenarioId && m.phase === "after")?.t;
+    if (start === undefined) return [];
+    const windowOf = (faultId: string): [number, number] | undefined => {
+      const from = this.data.marks.find((m) => m.stepId === faultId && m.phase === "during")?.t;
+      if (from === undefined) return undefined;
+      const to = this.data.marks.find((m) => m.stepId === faultId && m.phase === "after")?.t;
+      return [from, to ?? end ?? from];
+    };
+    const windows = new Map(steps.map((s) => [s.faultId, windowOf(s.faultId)]));
+    const samples = this.data.samples.filter((s) => s.stepId === scenarioId);
+    const baselineOf = (service: string) =>
+      samples.filter((s) => s.service === service && s.phase === "baseline");
+    return steps.map((step): ScenarioFaultAnalysis => {
+      const own = windows.get(step.faultId);
+      const base = {
+        faultId: step.faultId,
+        kind: step.kind,
+        target: step.target,
+        description: step.description,
+      };
+      if (!own)
+        return {
+          ...base,
+          startMs: 0,
+          endMs: 0,
+          exclusiveMs: 0,
+          deviated: [],
+          attribution: "never in effect",
+        };
+      const others = [...windows].filter(([id, w]) => id !== step.faultId && w).map(([, w]) => w!);
+      const alone = (t: number) => t >= own[0] && t <= own[1] && !others.some(([a, b]) => t >= a && t <= b);
+      const exclusive = samples.filter((s) => s.phase === "during" && alone(s.t));
+      const ticks = new Set(exclusive.map((s) => s.t)).size;
+      const exclusiveMs = ticks * this.data.intervalMs;
+      const timing = { startMs: own[0] - start, endMs: own[1] - start, exclusiveMs };
+      if (ticks < 2)
+        return {
+          ...base,
+          ...timing,
+          deviated: [],
+          attribution:
+            "in effect only while other faults of the scenario were too: its impact is the scenario's",
+        };
+      const first = Math.min(...exclusive.map((s) => s.t));
+      const last = Math.max(...exclusive.map((s) => s.t));
+      const deviated = this.data.services.flatMap((service) => {
+        const dev = serviceDeviation({
+          service,
+          baseline: baselineOf(service),
+          window: exclusive.filter((s) => s.service === service),
+          injectT: first,
+          revertT: last,
+          intervalMs: this.data.intervalMs,
+          thresholds: thresholdsFor(this.options.thresholds ?? [], service),
+        });
+        if (!dev || !dev.signals.length) return [];
+        return [{ service, summary: dev.signals.map((g) => `${service}: ${g.text}`).slice(0, 3) }];
+      });
+      const names = deviated.map((d) => d.service);
+      return {
+        ...base,
+        ...timing,
+        deviated,
+        attribution: names.length
+          ? `alone for ${Math.round(exclusiveMs / 1000)} s: ${names.join(", ")} deviated then`
+          : `alone for ${Math.round(exclusiveMs / 1000)} s: nothing deviated then`,
+      };
+    });
+  }
+
+  analyzeStep(
+    step: FaultStep,
+    alsoTargets: readonly string[] = [],
+  ): StepAnalysis & { otherTargets?: ServiceImpact[] } {
     const base = {
       faultId: step.faultId,
       target: step.target,
@@ -171,6 +297,12 @@ class RunContext {
 
     const targetImpact = impacts.get(step.target);
     impacts.delete(step.target);
+    // A scenario's other targets are under a fault of their own: their deviation is expected too.
+    const otherTargets = alsoTargets.flatMap((t) => {
+      const i = impacts.get(t);
+      impacts.delete(t);
+      return i ? [i] : [];
+    });
     const adj = adjacency(this.graph, this.minConfidence);
     const directDependents = adj.dependents.get(step.target) ?? new Set<string>();
     const directDependencies = adj.dependsOn.get(step.target) ?? new Set<string>();
@@ -232,6 +364,7 @@ class RunContext {
       recoveredAfterMs,
       summary,
       charts: this.charts(step, [step.target, ...impacted.map((i) => i.service)], during.t, revertT),
+      ...(alsoTargets.length ? { otherTargets } : {}),
     };
   }
 
@@ -326,6 +459,19 @@ function downsample(points: [number, number][], max: number): [number, number][]
   if (points.length <= max) return points;
   const step = points.length / max;
   return Array.from({ length: max }, (_, i) => points[Math.floor(i * step)]!);
+}
+
+/** Steps in run order, a scenario's consecutive steps together. */
+function unitsOf(
+  steps: readonly FaultStep[],
+): { scenario?: { id: string; title: string }; steps: FaultStep[] }[] {
+  const units: { scenario?: { id: string; title: string }; steps: FaultStep[] }[] = [];
+  for (const step of steps) {
+    const last = units[units.length - 1];
+    if (step.scenario && last?.scenario?.id === step.scenario.id) last.steps.push(step);
+    else units.push({ ...(step.scenario ? { scenario: step.scenario } : {}), steps: [step] });
+  }
+  return units;
 }
 
 function mergeHiddenEdges(steps: StepAnalysis[]): GraphEdge[] {

@@ -81,10 +81,38 @@ export interface ChartSeries {
   faultEndMs: number;
 }
 
-export interface StepAnalysis {
+/** One fault of a scenario: the part of the scenario's window it had to itself, and what deviated then. */
+export interface ScenarioFaultAnalysis {
   faultId: string;
-  target: string;
   kind: FaultKind;
+  target: string;
+  description: string;
+  /** Its window, ms after the scenario started (end: its revert, or the scenario's end). */
+  startMs: number;
+  endMs: number;
+  /** How long no other fault of the scenario was in effect during its window. */
+  exclusiveMs: number;
+  /** Services that left their steady state while this fault alone was in effect (its target included). */
+  deviated: { service: string; summary: string[] }[];
+  /** Plain words: what is attributed to it, or why nothing can be. */
+  attribution: string;
+}
+
+export interface ScenarioAnalysis {
+  id: string;
+  title: string;
+  /** Every target of the scenario (their own deviation is expected, not counted as impact). */
+  targets: string[];
+  targetImpacts: ServiceImpact[];
+  faults: ScenarioFaultAnalysis[];
+}
+
+export interface StepAnalysis {
+  /** The fault's id, or the scenario's for a scenario of several faults. */
+  faultId: string;
+  /** For a scenario: its targets joined with "+". */
+  target: string;
+  kind: FaultKind | "scenario";
   description: string;
   outcome: string;
   injectedAt?: string;
@@ -116,6 +144,8 @@ export interface StepAnalysis {
   recoveredAfterMs: number | null;
   summary: string[];
   charts: ChartSeries[];
+  /** Set for a scenario: impact is the scenario's; each fault gets what deviated while it alone held. */
+  scenario?: ScenarioAnalysis;
 }
 
 export interface TimelineEvent {

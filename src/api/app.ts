@@ -13,6 +13,7 @@ import { discoverBody, experimentBody, injectFaultBody, parseBody } from "./sche
 import type { ApiService } from "./service.js";
 import { log } from "../util/log.js";
 import { maskEnvValue, maskSecretsInText } from "../util/secrets.js";
+import { checkExperimentValue, parseExperiment } from "../experiments/load.js";
 
 const GRAPH_FORMATS = ["json", "mermaid"] as const;
 
@@ -23,6 +24,11 @@ export interface AppOptions {
   readToken?: string;
 }
 
+/** A JSON body that is an experiment document rather than the planner's request: it has a method. */
+function isExperimentDocument(body: unknown): boolean {
+  return typeof body === "object" && body !== null && "method" in body;
+}
+
 export function createApp(service: ApiService, options: AppOptions = {}): express.Express {
   const app = express();
   app.disable("x-powered-by");
@@ -30,7 +36,8 @@ export function createApp(service: ApiService, options: AppOptions = {}): expres
   app.set("json replacer", maskingReplacer);
   // Before the body parser: an unauthenticated request is refused without reading its body.
   app.use(requireBearerToken(options.apiToken, options.readToken));
-  app.use(jsonBodies());
+  // Experiment documents may also come as YAML, as they are kept in files.
+  app.use(jsonBodies({ yamlRoutes: ["/api/experiments"] }));
 
   // Liveness for anyone; what runs and on which scope only for who shows a token.
   app.get("/healthz", (_req, res) => {
@@ -83,8 +90,16 @@ export function createApp(service: ApiService, options: AppOptions = {}): expres
   });
 
   app.post("/api/experiments", async (req, res) => {
-    const body = parseBody(experimentBody, req.body, "experiment request");
-    const experiment = await service.startExperiment(body);
+    // An experiment document (a method of steps) or the planner's request (kinds over the graph).
+    const document =
+      typeof req.body === "string"
+        ? parseExperiment(req.body, "request body")
+        : isExperimentDocument(req.body)
+          ? checkExperimentValue(req.body, "request body")
+          : undefined;
+    const experiment = document
+      ? await service.startExperimentDocument(document)
+      : await service.startExperiment(parseBody(experimentBody, req.body, "experiment request"));
     res.status(202).location(`/api/experiments/${experiment.id}`).json(experiment);
   });
 

@@ -34,14 +34,35 @@ function declaredCharset(req: Request): string | undefined {
   return /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers["content-type"] ?? "")?.[1]?.toLowerCase();
 }
 
-/** Sets req.body to the parsed JSON, or undefined when the request carries no (or an empty) body. */
-export function jsonBodies(): RequestHandler {
+/** Media types a YAML document comes as (no registered type until RFC 9512; clients send all of these). */
+export const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"];
+
+export interface BodyOptions {
+  /** Routes (exact paths) that also take a YAML document: their body is then the document's text. */
+  yamlRoutes?: readonly string[];
+}
+
+/**
+ * Sets req.body to the parsed JSON, or undefined when the request carries no (or an empty) body. On a
+ * route listed in `yamlRoutes`, a YAML body is kept as its text for the route to parse.
+ */
+export function jsonBodies(options: BodyOptions = {}): RequestHandler {
   const readText = express.text({ type: () => true, limit: MAX_BODY_BYTES, defaultCharset: "utf-8" });
+  const yamlRoutes = new Set(options.yamlRoutes ?? []);
   return (req: Request, res: Response, next: NextFunction) => {
     req.body = undefined;
     if (BODILESS_METHODS.has(req.method) || !announcesBody(req)) return next();
     const charset = declaredCharset(req);
-    if (!req.is("application/json") || (charset && charset !== "utf-8" && charset !== "utf8")) {
+    const utf8 = !charset || charset === "utf-8" || charset === "utf8";
+    if (yamlRoutes.has(req.path) && req.is(YAML_TYPES) && utf8) {
+      return readText(req, res, (e?: unknown) => {
+        if (e) return next(e);
+        const text = typeof req.body === "string" ? req.body : "";
+        req.body = text.trim() ? text : undefined;
+        next();
+      });
+    }
+    if (!req.is("application/json") || !utf8) {
       const type = req.headers["content-type"];
       return next(
         new UnsupportedMediaTypeError(

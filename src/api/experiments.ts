@@ -8,8 +8,9 @@ import { join } from "node:path";
 import type { Threshold } from "../analysis/thresholds.js";
 import type { RunAnalysis } from "../analysis/types.js";
 import type { ServiceProfile } from "../discovery/profile.js";
-import type { ContainerInfo } from "../docker/types.js";
 import { errorText, InvalidInputError } from "../errors.js";
+import type { LoadedExperiment } from "../experiments/load.js";
+import { prepareDocument, runDocument } from "../experiments/run.js";
 import type { EnvelopeOptions } from "../monitor/envelope.js";
 import {
   assertRunnable,
@@ -18,6 +19,7 @@ import {
   validateSteps,
   type ExperimentScope,
   type MonitorSettings,
+  type SequenceResult,
   type StackView,
 } from "../run/experiment.js";
 import type { RunObserver } from "../run/observer.js";
@@ -118,15 +120,7 @@ export class ExperimentManager {
   /** Validates and plans (throwing 400/404/409 errors), then runs in the background; returns at once. */
   async start(request: ExperimentRequest): Promise<ExperimentView> {
     const { deps } = this;
-    if (this.running) {
-      throw new ConflictError(
-        `experiment ${this.running.id} is already running`,
-        `follow it at GET /api/experiments/${this.running.id}, or cancel it with DELETE`,
-      );
-    }
-    if (deps.faults.busy()) {
-      throw new ConflictError("a fault is in effect", "wait until it is reverted (GET /api/faults)");
-    }
+    this.assertIdle();
     const kinds = [
       ...new Set((request.kinds ?? deps.defaults.kinds).map((k) => deps.scope.registry.parseKind(k))),
     ];
@@ -161,6 +155,87 @@ export class ExperimentManager {
       throw new ConflictError("another experiment or fault started meanwhile", "try again when it ends");
     }
 
+    const experiment = this.register(plan);
+    const { stack, containers } = prepared;
+    experiment.finished = this.execute(experiment, (observers) =>
+      runSequence({
+        scope: deps.scope,
+        steps: plan.steps,
+        recoveryMs: plan.recoveryWaitMs,
+        graph: stack.graph,
+        profiles: stack.profiles,
+        containers,
+        monitor,
+        reportDir: join(deps.outDir, experiment.id),
+        runId: experiment.id,
+        signal: experiment.controller.signal,
+        progress: (text) => log.info({ experiment: experiment.id }, text),
+        observers,
+      }),
+    );
+    return this.view(experiment);
+  }
+
+  /**
+   * An experiment document (the same a file holds): its scope must be this service's; targets are
+   * resolved on the cached discovery and every step built once (400 on any problem, nothing injected).
+   */
+  async startDocument(loaded: LoadedExperiment): Promise<ExperimentView> {
+    const { deps } = this;
+    this.assertIdle();
+    const scope = loaded.document.scope;
+    if (deps.scope.project !== undefined && scope.project !== deps.scope.project)
+      throw new InvalidInputError(
+        `${loaded.positions.at(["scope", "project"])}: scope.project is ${scope.project ?? "not set"}, but this service works on project ${deps.scope.project}`,
+        "an experiment runs within the service's scope",
+      );
+    const { profiles, graph } = await deps.discovery.current();
+    const stack: StackView = { profiles, graph };
+    const containers = await deps.scope.resolver.containers();
+    const prepared = await prepareDocument({ loaded, stack, containers, scope: deps.scope });
+    this.assertIdle();
+    const { compiled } = prepared;
+    const plan: ExperimentPlan = {
+      steps: compiled.steps,
+      excluded: [],
+      order: [...new Set(compiled.steps.map((s) => s.service))],
+      durationMs: Math.max(...compiled.steps.map((s) => s.durationMs)),
+      recoveryWaitMs: compiled.recoveryMs,
+      estimatedMs: compiled.estimatedMs,
+    };
+    const experiment = this.register(plan);
+    const integrations = this.monitorSettings({}).integrations;
+    experiment.finished = this.execute(experiment, (observers) =>
+      runDocument({
+        prepared,
+        scope: deps.scope,
+        stack,
+        containers,
+        intervalMs: deps.monitorIntervalMs ?? 1000,
+        source: "POST /api/experiments",
+        ...(integrations ? { integrations } : {}),
+        reportDir: join(deps.outDir, experiment.id),
+        runId: experiment.id,
+        signal: experiment.controller.signal,
+        progress: (text) => log.info({ experiment: experiment.id }, text),
+        observers,
+      }).then((r) => r.result),
+    );
+    return this.view(experiment);
+  }
+
+  private assertIdle(): void {
+    if (this.running)
+      throw new ConflictError(
+        `experiment ${this.running.id} is already running`,
+        `follow it at GET /api/experiments/${this.running.id}, or cancel it with DELETE`,
+      );
+    if (this.deps.faults.busy())
+      throw new ConflictError("a fault is in effect", "wait until it is reverted (GET /api/faults)");
+  }
+
+  /** A new running experiment, tracked and holding the lock until its run ends. */
+  private register(plan: ExperimentPlan): Experiment {
     const id = newRunId();
     const experiment: Experiment = {
       id,
@@ -168,7 +243,7 @@ export class ExperimentManager {
       plan,
       record: {
         runId: id,
-        project: deps.scope.project,
+        project: this.deps.scope.project,
         startedAt: new Date().toISOString(),
         status: "running",
         dryRun: false,
@@ -180,8 +255,7 @@ export class ExperimentManager {
     };
     this.experiments.set(id, experiment);
     this.running = experiment;
-    experiment.finished = this.execute(experiment, prepared.stack, prepared.containers, monitor);
-    return this.view(experiment);
+    return experiment;
   }
 
   get(id: string): ExperimentView {
@@ -248,11 +322,10 @@ export class ExperimentManager {
     };
   }
 
+  /** Runs `run` in the background with the API's observers, tracking progress, status and report files. */
   private async execute(
     experiment: Experiment,
-    stack: StackView,
-    containers: readonly ContainerInfo[],
-    monitor: MonitorSettings,
+    run: (observers: RunObserver[]) => Promise<SequenceResult>,
   ): Promise<void> {
     const { deps } = this;
     const progress: RunObserver = {
@@ -269,20 +342,11 @@ export class ExperimentManager {
     };
     let final: ExperimentStatus | undefined;
     try {
-      const { record, files } = await runSequence({
-        scope: deps.scope,
-        steps: experiment.plan.steps,
-        recoveryMs: experiment.plan.recoveryWaitMs,
-        graph: stack.graph,
-        profiles: stack.profiles,
-        containers,
-        monitor,
-        reportDir: join(deps.outDir, experiment.id),
-        runId: experiment.id,
-        signal: experiment.controller.signal,
-        progress: (text) => log.info({ experiment: experiment.id }, text),
-        observers: [progress, deps.metrics.observer(), deps.faults.observerFor("experiment", experiment.id)],
-      });
+      const { record, files } = await run([
+        progress,
+        deps.metrics.observer(),
+        deps.faults.observerFor("experiment", experiment.id),
+      ]);
       experiment.record = record;
       final = record.status === "running" ? "completed" : record.status;
       deps.metrics.experimentEnded({ status: final });

@@ -17,6 +17,7 @@ export const CHAOS_KIND_DEFAULTS: Partial<Record<FaultKind, Record<string, unkno
   latency: { latency: "200ms", jitter: "20ms" },
   loss: { loss: 20 },
   bandwidth: { rate: "1mbit" },
+  http: { status: 503, percent: 50 },
 };
 
 /** Kind defaults overlaid with the user's options. */

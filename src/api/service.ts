@@ -16,6 +16,7 @@ import { TargetResolver } from "../run/targeting.js";
 import { prometheusSdTargets, type SdTargetGroup } from "../integrations/prometheus.js";
 import { log } from "../util/log.js";
 import { DiscoveryCache, type Discovery } from "./discovery.js";
+import type { LoadedExperiment } from "../experiments/load.js";
 import {
   ExperimentManager,
   type ExperimentDefaults,
@@ -51,6 +52,8 @@ export interface ApiService {
   getFault(id: string): FaultView;
   revertFault(id: string): Promise<FaultView>;
   startExperiment(body: ExperimentBody): Promise<ExperimentView>;
+  /** An experiment document, as `faultline run --experiment` reads it from a file. */
+  startExperimentDocument(loaded: LoadedExperiment): Promise<ExperimentView>;
   listExperiments(): ExperimentView[];
   getExperiment(id: string): ExperimentView;
   cancelExperiment(id: string): Promise<ExperimentView>;
@@ -248,6 +251,11 @@ export class ChaosService implements ApiService {
       options,
       ...(body.thresholds ? { thresholds: body.thresholds } : {}),
     });
+  }
+
+  /** An experiment document (YAML/JSON, as a file holds it), already parsed and checked. */
+  startExperimentDocument(loaded: LoadedExperiment): Promise<ExperimentView> {
+    return this.experiments.startDocument(loaded);
   }
 
   listExperiments(): ExperimentView[] {

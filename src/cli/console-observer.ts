@@ -29,3 +29,12 @@ export function consoleObserver(write: (text: string) => void = (t) => process.s
     },
   };
 }
+
+/** What a run prints as it goes: a dry run each step it describes (stdout), a real run the console lines (stderr). */
+export function runProgressObserver(dryRun: boolean | undefined): RunObserver {
+  return dryRun
+    ? {
+        onBeforeInject: ({ index, step }) => void process.stdout.write(`#${index + 1} ${step.description}\n`),
+      }
+    : consoleObserver((t) => process.stderr.write(t));
+}

@@ -10,6 +10,7 @@ export type FaultKind =
   | "bandwidth"
   | "partition"
   | "dns"
+  | "http"
   | "cpu"
   | "memory";
 
@@ -22,4 +23,6 @@ export type FaultMechanism =
   | "iptables-drop"
   | "delay-proxy"
   | "dns-block"
+  | "dns-responder"
+  | "http-proxy"
   | "stress-ng";

@@ -39,6 +39,11 @@ export interface MonitorOptions {
   followLogs?: boolean;
   collectStats?: boolean;
   envelope?: EnvelopeOptions;
+  /**
+   * Another stop condition checked every tick, like the envelope (an experiment's rollback.onDeviation:
+   * abort watches its thresholds): a reason stops the run.
+   */
+  guard?: (tick: readonly ServiceSample[], tickSeconds: number) => string | undefined;
   /** Called once when the safety envelope trips. */
   onAbort?: (reason: string) => void;
   /**
@@ -80,6 +85,7 @@ export class Monitor {
   private readonly watched: Watched[];
   private readonly peers: PeerDirectory;
   private readonly envelope: SafetyEnvelope;
+  private readonly guard?: MonitorOptions["guard"];
   private readonly controller = new AbortController();
   private readonly abortController = new AbortController();
   private readonly collected: ServiceSample[] = [];
@@ -113,6 +119,7 @@ export class Monitor {
       addressKey: "",
     }));
     this.envelope = new SafetyEnvelope(options.envelope);
+    this.guard = options.guard;
     if (!options.countConnections)
       this.notes.push("TCP connection counts not collected (no socket-table reader configured)");
   }
@@ -141,6 +148,14 @@ export class Monitor {
     this.phase = phase;
     this.marks.push({ stepId, phase, t: this.now(), at: Date.now() });
     for (const w of this.watched) w.counter.setStep(stepId);
+  }
+
+  /**
+   * A fault's own phase inside the scenario that owns the samples: only the mark (its window, for the
+   * analysis to attribute impact per fault); the samples stay the scenario's.
+   */
+  markFault(faultId: string, phase: Phase): void {
+    this.marks.push({ stepId: faultId, phase, t: this.now(), at: Date.now() });
   }
 
   /** Samples from now on are baseline samples not yet owned by a step (between steps). */
@@ -234,7 +249,9 @@ export class Monitor {
       this.droppedSamples += evicted.dropped;
       this.droppedThroughT = Math.max(this.droppedThroughT ?? evicted.throughT, evicted.throughT);
     }
-    const reason = this.envelope.check(tick, t, Math.max(tickSeconds, 0.001));
+    const reason =
+      this.envelope.check(tick, t, Math.max(tickSeconds, 0.001)) ??
+      this.guard?.(tick, Math.max(tickSeconds, 0.001));
     if (reason && !this.abortController.signal.aborted) {
       log.warn({ reason }, "safety envelope tripped");
       this.abortController.abort(reason);

@@ -6,7 +6,7 @@
  * `onBeforeInject` they are claimed as that step's baseline. "during" starts before the injection call
  * (the fault may act before the call returns) and "after" once the revert has completed.
  */
-import type { RunObserver, StepContext } from "../run/observer.js";
+import type { RunObserver, ScenarioContext, StepContext } from "../run/observer.js";
 import type { RunRecord } from "../run/record.js";
 import { formatDuration } from "../util/duration.js";
 import { sleep } from "../util/time.js";
@@ -52,26 +52,53 @@ export class MonitorObserver implements RunObserver {
     await this.monitor.start();
   }
 
+  /** A scenario is one monitored unit (baseline, window, recovery); its faults only mark their own windows. */
   async onBeforeInject(ctx: StepContext): Promise<void> {
-    const wait = (this.options.baselineMs ?? 0) - this.monitor.idleForMs();
-    if (wait > 0 && !this.signal.aborted) {
-      this.options.onProgress?.(`#${ctx.index + 1} observing steady state for ${formatDuration(wait)}`);
-      await sleep(wait, this.signal);
-    }
+    if (ctx.planned.scenario) return this.monitor.markFault(ctx.step.faultId, "during");
+    await this.observeSteadyState(`#${ctx.index + 1}`);
     this.monitor.claimBaseline(ctx.step.faultId);
     this.monitor.markPhase(ctx.step.faultId, "during");
   }
 
   async onReverted(ctx: StepContext): Promise<void> {
+    if (ctx.planned.scenario) return this.monitor.markFault(ctx.step.faultId, "after");
     this.monitor.markPhase(ctx.step.faultId, "after");
-    const wait = this.options.afterMs ?? 0;
-    if (wait > 0 && !this.options.signal?.aborted) {
-      this.options.onProgress?.(`#${ctx.index + 1} watching recovery for ${formatDuration(wait)}`);
-      await sleep(wait, this.options.signal);
+    await this.watchRecovery(`#${ctx.index + 1}`);
+  }
+
+  onStepEnd(ctx: StepContext): void {
+    if (!ctx.planned.scenario) this.monitor.markIdle();
+  }
+
+  async onScenarioStart(scenario: ScenarioContext): Promise<void> {
+    await this.observeSteadyState(`scenario "${scenario.title}"`);
+    this.monitor.claimBaseline(scenario.id);
+    this.monitor.markPhase(scenario.id, "during");
+  }
+
+  async onScenarioReverted(scenario: ScenarioContext): Promise<void> {
+    this.monitor.markPhase(scenario.id, "after");
+    await this.watchRecovery(`scenario "${scenario.title}"`);
+  }
+
+  onScenarioEnd(): void {
+    this.monitor.markIdle();
+  }
+
+  private async observeSteadyState(what: string): Promise<void> {
+    const wait = (this.options.baselineMs ?? 0) - this.monitor.idleForMs();
+    if (wait > 0 && !this.signal.aborted) {
+      this.options.onProgress?.(`${what} observing steady state for ${formatDuration(wait)}`);
+      await sleep(wait, this.signal);
     }
   }
-  onStepEnd(): void {
-    this.monitor.markIdle();
+
+  private async watchRecovery(what: string): Promise<void> {
+    const wait = this.options.afterMs ?? 0;
+    if (wait > 0 && !this.options.signal?.aborted) {
+      this.options.onProgress?.(`${what} watching recovery for ${formatDuration(wait)}`);
+      await sleep(wait, this.options.signal);
+    }
   }
 
   shouldAbort(): string | undefined {

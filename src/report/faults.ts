@@ -47,10 +47,25 @@ export interface FaultImpactReport {
   summary: string[];
 }
 
-export interface FaultReport {
+/** A scenario's fault: its window and what is attributed to it (see StepAnalysis.scenario). */
+export interface ScenarioFaultReport {
   faultId: string;
-  target: string;
   kind: FaultKind;
+  target: string;
+  description: string;
+  startMs: number;
+  endMs: number;
+  exclusiveMs: number;
+  deviated: string[];
+  attribution: string;
+}
+
+export interface FaultReport {
+  /** The fault's id, or the scenario's. */
+  faultId: string;
+  /** For a scenario: its targets joined with "+". */
+  target: string;
+  kind: FaultKind | "scenario";
   description: string;
   /** False: nothing could be judged (see `note`); severity is then "none" by default, not by evidence. */
   analyzed: boolean;
@@ -80,6 +95,8 @@ export interface FaultReport {
   hiddenEdges: { from: string; to: string; detail: string }[];
   /** The fault in plain words, one finding per line (as in report.md). */
   summary: string[];
+  /** A scenario of several faults: its title and each fault's attribution; null for a single fault. */
+  scenario: { title: string; targets: string[]; faults: ScenarioFaultReport[] } | null;
 }
 
 export function faultReports(steps: readonly StepAnalysis[]): FaultReport[] {
@@ -105,6 +122,23 @@ export function faultReports(steps: readonly StepAnalysis[]): FaultReport[] {
     unclassifiedLines: (s.unclassifiedLines ?? []).map((u) => ({ ...u })),
     hiddenEdges: s.hiddenEdges.map(({ from, to, detail }) => ({ from, to, detail })),
     summary: [...s.summary],
+    scenario: s.scenario
+      ? {
+          title: s.scenario.title,
+          targets: [...s.scenario.targets],
+          faults: s.scenario.faults.map((f) => ({
+            faultId: f.faultId,
+            kind: f.kind,
+            target: f.target,
+            description: f.description,
+            startMs: f.startMs,
+            endMs: f.endMs,
+            exclusiveMs: f.exclusiveMs,
+            deviated: f.deviated.map((d) => d.service),
+            attribution: f.attribution,
+          })),
+        }
+      : null,
   }));
 }
 

@@ -26,9 +26,12 @@ export function renderHtml(data: ReportSource, mermaidBundle: string): string {
   const { record, analysis } = data;
   const before = record.graphBefore;
   const after = analysis.graphAfter ?? record.graphAfter;
-  const title = `faultline report · ${record.project ?? record.runId}`;
+  const title = record.experiment
+    ? `${record.experiment.title} · faultline report`
+    : `faultline report · ${record.project ?? record.runId}`;
   const body = [
     `<h1>${h(title)}</h1>`,
+    experimentSection(record),
     summarySection(data),
     `<h2>Dependency map</h2>`,
     `<p class="legend muted"><span>node fill: worst severity of impact (${(
@@ -146,10 +149,35 @@ function faultsTable(analysis: RunAnalysis): string {
   return `<table><tr><th>Target</th><th>Fault</th><th>Severity</th><th>Impacted (via)</th><th>Expected (blast radius)</th><th>Recovered after</th><th>Outcome</th></tr>${rows.join("")}</table>`;
 }
 
+/** An experiment file's description and verdict: did the hypothesis hold, and if not, where. */
+function experimentSection(record: ReportSource["record"]): string {
+  const e = record.experiment;
+  if (!e) return "";
+  const v = e.verdict;
+  const verdict = v
+    ? `<p class="verdict ${v.held ? "held" : "failed"}" style="padding:6px 10px;border-left:4px solid ${v.held ? "#16a34a" : "#dc2626"};background:${v.held ? "#f0fdf4" : "#fef2f2"}"><b>${h(v.held ? "Hypothesis held" : "Hypothesis did not hold")}</b> — ${h(v.summary)}</p>` +
+      (v.findings.length
+        ? `<table><tr><th>Where</th><th>Finding</th></tr>${v.findings.map((f) => `<tr><td>${h(f.where)}</td><td>${h(f.text)}</td></tr>`).join("")}</table>`
+        : "")
+    : "";
+  return `${e.description ? `<p>${h(e.description)}</p>` : ""}${e.source ? `<p class="muted">experiment: ${h(e.source)}</p>` : ""}${verdict}`;
+}
+
+/** A scenario's faults: each one's window and what deviated while it alone was in effect. */
+function scenarioTable(s: StepAnalysis): string {
+  if (!s.scenario) return "";
+  const rows = s.scenario.faults.map(
+    (f) =>
+      `<tr><td>${h(f.description)}</td><td>${h(formatDuration(f.startMs))} – ${h(formatDuration(f.endMs))}</td><td>${h(formatDuration(f.exclusiveMs))}</td><td>${h(f.attribution)}</td></tr>`,
+  );
+  return `<table class="scenario"><tr><th>Fault of the scenario</th><th>Window (after its start)</th><th>Alone for</th><th>Attributed to it</th></tr>${rows.join("")}</table>`;
+}
+
 function stepSection(s: StepAnalysis, analysis: RunAnalysis): string {
   const parts = [
-    `<h3 id="step-${h(s.faultId)}">${h(s.kind)} on ${h(s.target)} ${sev(s)}</h3>`,
+    `<h3 id="step-${h(s.faultId)}">${h(s.scenario ? `scenario "${s.scenario.title}"` : s.kind)} on ${h(s.target)} ${sev(s)}</h3>`,
     `<p>${h(s.description)}<br><span class="muted">injected ${h(s.injectedAt ?? "—")} · reverted ${h(s.revertedAt ?? "—")} · outcome ${h(s.outcome)}</span></p>`,
+    scenarioTable(s),
   ];
   if (!s.analyzed) {
     parts.push(`<p class="warn not-analysed">${h(s.note ?? "not analysed")}</p>`);

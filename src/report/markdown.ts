@@ -5,9 +5,18 @@ import type { ReportSource } from "./data.js";
 import { escapeMarkdown as m } from "./escape.js";
 
 export function renderMarkdown({ record, analysis }: ReportSource): string {
+  const e = record.experiment;
   const lines = [
-    `# faultline report: ${m(record.project ?? record.runId)}`,
+    e ? `# ${m(e.title)} (faultline report)` : `# faultline report: ${m(record.project ?? record.runId)}`,
     "",
+    ...(e?.verdict
+      ? [
+          `**${e.verdict.held ? "Hypothesis held" : "Hypothesis did not hold"}**: ${m(e.verdict.summary)}`,
+          "",
+          ...e.verdict.findings.map((f) => `- ${m(f.where)}: ${m(f.text)}`),
+          ...(e.verdict.findings.length ? [""] : []),
+        ]
+      : []),
     `- run: ${m(record.runId)} · status: **${m(record.status)}**${record.abortReason ? ` (${m(record.abortReason)})` : ""}${record.dryRun ? " · dry run" : ""}`,
     `- started: ${m(record.startedAt)}${record.endedAt ? ` · ended: ${m(record.endedAt)}` : ""}`,
     `- faults: ${record.steps.length} · hidden dependencies found: ${analysis.hiddenEdges.length}`,
@@ -31,11 +40,12 @@ export function renderMarkdown({ record, analysis }: ReportSource): string {
   ];
   for (const s of analysis.steps) {
     // Lower-bound warnings are part of the summary lines.
-    if (!s.analyzed || !s.summary.length) continue;
+    if (!s.analyzed || (!s.summary.length && !s.scenario)) continue;
     lines.push(
-      `## ${m(s.kind)} on ${m(s.target)} (${s.severity})`,
+      `## ${s.scenario ? `scenario "${m(s.scenario.title)}"` : m(s.kind)} on ${m(s.target)} (${s.severity})`,
       "",
       ...s.summary.map((l) => `- ${m(l)}`),
+      ...(s.scenario?.faults.map((f) => `- ${m(f.description)}: ${m(f.attribution)}`) ?? []),
       "",
     );
   }

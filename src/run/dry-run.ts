@@ -38,8 +38,39 @@ interface AgentSpecView {
   faultId?: string;
   apply?: string[][];
   revert?: string[][];
-  proxy?: { listeners?: { name: string; toUpstreamMs: number; toDownstreamMs: number }[] };
+  proxy?: {
+    mode?: "delay" | "http" | "dns";
+    listeners?: { name: string; toUpstreamMs?: number; toDownstreamMs?: number }[];
+    status?: number;
+    delayMs?: number;
+    rcode?: string;
+  };
   resetFlows?: { method: string; commands: string[][] };
+  httpPorts?: { ports: number[]; detect?: { hosts: string[]; candidates: number[] } };
+}
+
+/** What the agent's proxy does, in words (pure). */
+function describeProxy(proxy: NonNullable<AgentSpecView["proxy"]>, listener: string): string {
+  const on = `on {${listener}}`;
+  if (proxy.mode === "http") {
+    const does = [
+      ...(proxy.delayMs ? [`delays selected requests ${proxy.delayMs}ms`] : []),
+      ...(proxy.status !== undefined ? [`answers selected requests ${proxy.status}`] : []),
+    ];
+    return `start the HTTP fault proxy ${on} (${does.join(", then ")}; the rest passes untouched)`;
+  }
+  if (proxy.mode === "dns") return `start the DNS responder ${on} (answers ${proxy.rcode?.toUpperCase()})`;
+  const l = proxy.listeners?.find((x) => x.name === listener);
+  return `start the delay proxy ${on} (+${l?.toUpstreamMs ?? 0}ms upstream, +${l?.toDownstreamMs ?? 0}ms downstream)`;
+}
+
+/** Where an http fault's "{httpPort}" commands apply, in words (pure). */
+function describeHttpPorts(ports: NonNullable<AgentSpecView["httpPorts"]>): string {
+  if (ports.ports.length) return `{httpPort} is ${ports.ports.join(", ")}: one command per port`;
+  const hosts = ports.detect?.hosts ?? [];
+  return hosts.length
+    ? `{httpPort}: the ports of ${hosts.join(", ")} answering HTTP (probed with OPTIONS *), one command per port`
+    : "{httpPort}: the ports listening here that answer HTTP (probed with OPTIONS *), one command per port";
 }
 
 interface SimulatedHelper {
@@ -92,11 +123,9 @@ export function describeAgentCommands(
     return lines;
   }
   const lines: string[] = [];
-  for (const l of spec.proxy?.listeners ?? []) {
-    lines.push(
-      `  in ${where}: start the delay proxy on {${l.name}} (+${l.toUpstreamMs}ms upstream, +${l.toDownstreamMs}ms downstream)`,
-    );
-  }
+  if (spec.httpPorts) lines.push(`  in ${where}: ${describeHttpPorts(spec.httpPorts)}`);
+  for (const l of spec.proxy?.listeners ?? [])
+    lines.push(`  in ${where}: ${describeProxy(spec.proxy!, l.name)}`);
   lines.push(...(spec.apply ?? []).map(line));
   if (spec.resetFlows) {
     lines.push(

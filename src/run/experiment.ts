@@ -12,6 +12,7 @@
  * and the analysis (with the configured integrations' evidence) is written as a report whichever way the
  * run ended.
  */
+import { HypothesisGuard } from "../analysis/hypothesis-guard.js";
 import { analyzeRun } from "../analysis/impact.js";
 import { checkThresholdServices, type Threshold } from "../analysis/thresholds.js";
 import type { RunAnalysis } from "../analysis/types.js";
@@ -31,7 +32,7 @@ import { combineObservers, type RunObserver } from "./observer.js";
 import { formatPlan, planExperiment, type ExperimentPlan, type PlannedStep } from "./plan.js";
 import type { FaultKind } from "../faults/kinds.js";
 import type { RunRecord } from "./record.js";
-import { runSteps } from "./runner.js";
+import { runSteps, type RunnerOptions } from "./runner.js";
 import type { TargetResolver } from "./targeting.js";
 
 /** What every step of a sequence acts through and within. */
@@ -68,6 +69,8 @@ export interface MonitorSettings {
   envelope?: EnvelopeOptions;
   /** Explicit steady-state thresholds for the analysis; the services they name must be in scope. */
   thresholds?: readonly Threshold[];
+  /** Thresholds whose live breach reverts the fault in flight and stops the run (rollback.onDeviation). */
+  abortOnBreach?: readonly Threshold[];
   /** Count TCP connections between services (the host's /proc, else one helper per reading). Default true. */
   countConnections?: boolean;
   /** Prometheus, Elasticsearch and Grafana when configured (src/integrations createIntegrations()). */
@@ -178,6 +181,10 @@ export interface SequenceInput {
   dryRun?: boolean;
   /** Plain-words progress lines (steady-state waits, the envelope tripping, integrations in use). */
   progress?: (text: string) => void;
+  /** Called with the record and analysis before the report is written (an experiment's verdict). */
+  judge?: (record: RunRecord, analysis: RunAnalysis | undefined) => void;
+  /** An experiment method's probes and trailing wait (see RunnerOptions). */
+  method?: Pick<RunnerOptions, "probe" | "finalWaitMs" | "finalProbes">;
 }
 
 export interface SequenceResult {
@@ -219,13 +226,18 @@ export async function runSequence(input: SequenceInput): Promise<SequenceResult>
         dryRun: input.dryRun,
         signal: input.signal,
         observer: combineObservers([...(monitored ? [monitored.observers] : []), ...(input.observers ?? [])]),
+        ...input.method,
       },
     );
     if (input.graph) record.graphBefore = input.graph;
-    if (!monitored || !input.profiles) return { record };
+    if (!monitored || !input.profiles) {
+      input.judge?.(record, undefined);
+      return { record };
+    }
     progress(`analysing ${record.steps.length} fault(s)${input.reportDir ? " and writing the report" : ""}`);
     const analysis = await monitored.analyse(record, input.profiles, input.monitor?.thresholds);
     if (analysis.graphAfter) record.graphAfter = analysis.graphAfter;
+    input.judge?.(record, analysis);
     const files = input.reportDir
       ? await writeReport(input.reportDir, record, analysis, input.profiles)
       : undefined;
@@ -273,6 +285,9 @@ async function attachMonitor(
   const monitor = new Monitor(context.runtime, profiles, {
     intervalMs: settings.intervalMs,
     envelope: settings.envelope,
+    ...(settings.abortOnBreach?.length
+      ? { guard: guardOf(new HypothesisGuard(settings.abortOnBreach)) }
+      : {}),
     onAbort: (reason) => progress(`safety envelope tripped: ${reason}; reverting and stopping`),
     ...("counter" in connections && connections.counter ? { countConnections: connections.counter } : {}),
   });
@@ -299,3 +314,6 @@ async function attachMonitor(
     },
   };
 }
+
+const guardOf = (g: HypothesisGuard) => (tick: Parameters<HypothesisGuard["check"]>[0], seconds: number) =>
+  g.check(tick, seconds);

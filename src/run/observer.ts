@@ -16,6 +16,13 @@ export interface StepContext {
   fault?: Fault;
 }
 
+/** Several steps run together as one scenario. */
+export interface ScenarioContext {
+  id: string;
+  title: string;
+  steps: StepContext[];
+}
+
 export interface RunObserver {
   onRunStart?(run: RunRecord, steps: readonly PlannedStep[]): void | Promise<void>;
   /** Once per step, before the first one runs. */
@@ -25,6 +32,11 @@ export interface RunObserver {
   onBeforeRevert?(ctx: StepContext): void | Promise<void>;
   onReverted?(ctx: StepContext): void | Promise<void>;
   onStepEnd?(ctx: StepContext): void | Promise<void>;
+  /** A scenario's faults are about to start (its steps' own hooks follow, concurrently). */
+  onScenarioStart?(scenario: ScenarioContext): void | Promise<void>;
+  /** Every fault of the scenario is reverted (or never went in). */
+  onScenarioReverted?(scenario: ScenarioContext): void | Promise<void>;
+  onScenarioEnd?(scenario: ScenarioContext): void | Promise<void>;
   onRunEnd?(run: RunRecord): void | Promise<void>;
   /**
    * The safety envelope: polled while a fault is in effect and during recovery waits; a reason string
@@ -54,6 +66,9 @@ export function combineObservers(observers: readonly RunObserver[]): RunObserver
     onBeforeRevert: each("onBeforeRevert"),
     onReverted: each("onReverted"),
     onStepEnd: each("onStepEnd"),
+    onScenarioStart: each("onScenarioStart"),
+    onScenarioReverted: each("onScenarioReverted"),
+    onScenarioEnd: each("onScenarioEnd"),
     onRunEnd: each("onRunEnd"),
     async shouldAbort() {
       for (const o of observers) {

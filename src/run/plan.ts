@@ -45,6 +45,28 @@ export interface PlannedStep {
   /** Services that depend on this one, directly or not (from the graph). */
   blastRadius: string[];
   description: string;
+  /**
+   * Consecutive steps of one scenario start together, each `offsetMs` after the scenario starts, and the
+   * scenario ends when the last of them is reverted (experiment files' `scenario`).
+   */
+  scenario?: { id: string; title: string; offsetMs: number };
+  /** A pause before this step (or its scenario) starts: an experiment file's `wait`. */
+  waitBeforeMs?: number;
+  /** HTTP probes made before this step (or its scenario) starts: an experiment file's `probe`. */
+  probesBefore?: MethodProbe[];
+}
+
+/** A probe of an experiment's method: an HTTP GET of a service's port and path (its address looked up then). */
+export interface MethodProbe {
+  /** Position in the experiment's method ("method[3]"). */
+  where: string;
+  description: string;
+  service: string;
+  port: number;
+  path: string;
+  /** Statuses that count as success; absent: any below 400. */
+  expect?: number[];
+  timeoutMs: number;
 }
 
 export interface ExcludedService {
@@ -127,7 +149,15 @@ export function planExperiment(request: PlanRequest): ExperimentPlan {
     order.push(service);
     const serves = servesOthers(service, request.graph);
     for (const kind of request.kinds) {
-      const options = withPlannedDefaults(kind, { ...(request.options?.[kind] ?? {}) }, serves);
+      let options = withPlannedDefaults(kind, { ...(request.options?.[kind] ?? {}) }, serves);
+      if (kind === "http" && request.graph && options.port === undefined && options.ports === undefined) {
+        const ports = httpPortsOf(service, request.graph);
+        if (!ports.length) {
+          excluded.push({ service, reason: "http: discovery found no port of it answering HTTP" });
+          continue;
+        }
+        options = { ...options, port: ports };
+      }
       steps.push({
         service,
         containerId: target.id,
@@ -184,6 +214,17 @@ const SERVER_DIRECTIONS: Partial<Record<FaultKind, "in" | "both">> = {
   loss: "in",
   bandwidth: "both",
 };
+
+/** Protocols an http fault's proxy speaks (HTTP/1.x), as discovery names them. */
+const HTTP1_PROTOCOLS = new Set(["http", "elasticsearch"]);
+
+/** The service's TCP ports discovery saw answering HTTP/1.x (pure). */
+export function httpPortsOf(service: string, graph: DependencyGraph): number[] {
+  const node = graph.nodes.find((n) => n.id === service);
+  return (node?.ports ?? [])
+    .filter((p) => p.protocol === "tcp" && HTTP1_PROTOCOLS.has(p.service ?? ""))
+    .map((p) => p.port);
+}
 
 /** A service that listens (the graph saw its ports) or that others depend on. */
 export function servesOthers(service: string, graph: DependencyGraph | undefined): boolean {

@@ -29,6 +29,20 @@ export interface FaultStep {
   durationMs: number;
   outcome?: StepOutcome;
   errors: string[];
+  /** Set when the fault ran as part of a scenario (several faults together). */
+  scenario?: { id: string; title: string; offsetMs: number };
+}
+
+/** An experiment method's probe, as it went. */
+export interface ProbeRecord {
+  where: string;
+  description: string;
+  url: string;
+  at: string;
+  ok: boolean;
+  status?: number;
+  latencyMs: number;
+  error?: string;
 }
 
 export interface RunRecord {
@@ -42,4 +56,18 @@ export interface RunRecord {
   graphBefore?: DependencyGraph;
   graphAfter?: DependencyGraph;
   steps: FaultStep[];
+  /** An experiment method's probes, in the order they ran. */
+  probes?: ProbeRecord[];
+  /** The experiment file this run came from: its title (the report's heading) and its verdict. */
+  experiment?: {
+    title: string;
+    description?: string;
+    /** The file (or "POST /api/experiments"). */
+    source?: string;
+    verdict?: {
+      held: boolean;
+      summary: string;
+      findings: { where: string; service?: string; text: string }[];
+    };
+  };
 }

@@ -11,10 +11,10 @@ import type { FaultRegistry } from "../faults/registry.js";
 import { log } from "../util/log.js";
 import { sleep, withTimeout } from "../util/time.js";
 import type { FaultJournal } from "./journal.js";
-import type { RunObserver, StepContext } from "./observer.js";
-import type { ExperimentPlan, PlannedStep } from "./plan.js";
+import type { RunObserver, ScenarioContext, StepContext } from "./observer.js";
+import type { ExperimentPlan, MethodProbe, PlannedStep } from "./plan.js";
 import type { FaultKind } from "../faults/kinds.js";
-import type { FaultStep, RunRecord } from "./record.js";
+import type { FaultStep, ProbeRecord, RunRecord } from "./record.js";
 
 /** Upper bound on one revert, on top of each fault's own bound: a stuck engine must not hang the run. */
 export const DEFAULT_REVERT_TIMEOUT_MS = 60_000;
@@ -60,6 +60,11 @@ export interface RunnerOptions {
   revertTimeoutMs?: number;
   /** How often `shouldAbort` is asked while waiting. */
   pollIntervalMs?: number;
+  /** Makes an experiment method's HTTP probes (steps' probesBefore, `finalProbes`); absent: none run. */
+  probe?: (probe: MethodProbe, signal: AbortSignal) => Promise<Omit<ProbeRecord, "where" | "description">>;
+  /** After the last step: an experiment method's trailing wait and probes. */
+  finalWaitMs?: number;
+  finalProbes?: MethodProbe[];
 }
 
 export function newRunId(now = new Date()): string {
@@ -115,19 +120,35 @@ class Runner {
     await this.hook("onRunStart", record, steps);
     for (const [i, planned] of steps.entries()) await this.hook("onStepPlanned", planned, i);
 
+    // A scenario's steps run together: one unit of work, like a single step.
+    const units: StepContext[][] = [];
     for (const [index, planned] of steps.entries()) {
-      const step = newStep(planned);
-      record.steps.push(step);
+      const ctx: StepContext = { index, planned, step: newStep(planned) };
+      record.steps.push(ctx.step);
+      const last = units[units.length - 1];
+      const sameScenario = planned.scenario && last?.[0]?.planned.scenario?.id === planned.scenario.id;
+      if (sameScenario) last!.push(ctx);
+      else units.push([ctx]);
+    }
+    for (const [u, unit] of units.entries()) {
+      const first = unit[0]!.planned;
+      if (!this.abortReason && first.waitBeforeMs && !this.options.dryRun)
+        await this.waitOrAbort(first.waitBeforeMs);
+      await this.probes(record, first.probesBefore);
       const reason = this.abortReason ?? (await this.checkAbort());
       if (reason) {
-        step.outcome = { status: "skipped", reason: `run aborted: ${reason}` };
+        for (const ctx of unit) ctx.step.outcome = { status: "skipped", reason: `run aborted: ${reason}` };
         continue;
       }
-      await this.runStep({ index, planned, step });
+      if (first.scenario) await this.runScenario(first.scenario, unit);
+      else await this.runStep(unit[0]!);
       // Dry runs change nothing, so there is nothing to recover from.
-      const last = index === steps.length - 1;
-      if (!last && recoveryWaitMs > 0 && !this.options.dryRun) await this.waitOrAbort(recoveryWaitMs);
+      const lastUnit = u === units.length - 1;
+      if (!lastUnit && recoveryWaitMs > 0 && !this.options.dryRun) await this.waitOrAbort(recoveryWaitMs);
     }
+    if (!this.abortReason && this.options.finalWaitMs && !this.options.dryRun)
+      await this.waitOrAbort(this.options.finalWaitMs);
+    await this.probes(record, this.options.finalProbes);
 
     record.endedAt = new Date().toISOString();
     const revertFailed = record.steps.some((s) => s.outcome?.status === "revert-failed");
@@ -137,6 +158,48 @@ class Runner {
     } else record.status = revertFailed ? "failed" : "completed";
     await this.hook("onRunEnd", record);
     return record;
+  }
+
+  /** The scenario's faults, each `offsetMs` after its start, held and reverted on their own clocks. */
+  private async runScenario(
+    scenario: NonNullable<PlannedStep["scenario"]>,
+    unit: StepContext[],
+  ): Promise<void> {
+    const context: ScenarioContext = { id: scenario.id, title: scenario.title, steps: unit };
+    for (const ctx of unit) ctx.step.scenario = { ...ctx.planned.scenario! };
+    await this.hook("onScenarioStart", context);
+    await Promise.all(
+      unit.map(async (ctx) => {
+        const offset = ctx.planned.scenario?.offsetMs ?? 0;
+        if (offset > 0 && !this.options.dryRun) {
+          const reason = await this.waitOrAbort(offset);
+          if (reason) {
+            ctx.step.outcome = { status: "skipped", reason: `run aborted: ${reason}` };
+            return;
+          }
+        }
+        await this.runStep(ctx);
+      }),
+    );
+    await this.hook("onScenarioReverted", context);
+    await this.hook("onScenarioEnd", context);
+  }
+
+  /** An experiment method's probes at this point; a failed probe is a result, not an error. */
+  private async probes(record: RunRecord, probes: readonly MethodProbe[] | undefined): Promise<void> {
+    if (!probes?.length || !this.options.probe || this.options.dryRun) return;
+    for (const p of probes) {
+      if (this.signal.aborted) return;
+      const at = new Date().toISOString();
+      const result = await this.options.probe(p, this.signal).catch((e: unknown) => ({
+        url: `http://${p.service}:${p.port}${p.path}`,
+        ok: false,
+        latencyMs: 0,
+        error: errorText(e),
+        at,
+      }));
+      (record.probes ??= []).push({ where: p.where, description: p.description, ...result, at });
+    }
   }
 
   private async runStep(ctx: StepContext): Promise<void> {

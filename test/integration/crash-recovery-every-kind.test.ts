@@ -63,6 +63,19 @@ const rtt = async (t: Target) =>
 const connects = async (t: Target) =>
   (await env.measure<{ ok: boolean }>(client, "connect", t.service, "7000", "1.5")).ok;
 const resolves = async (t: Target) => (await env.measure<{ ok: boolean }>(t.id, "resolve", "client")).ok;
+/** The statuses the client gets for a few requests to the target's HTTP port. */
+const httpStatuses = async (t: Target) =>
+  (
+    await env.measure<{ statuses: Record<string, number> }>(
+      client,
+      "http",
+      t.service,
+      "7080",
+      "3",
+      "GET",
+      "/",
+    )
+  ).statuses;
 const cpuOf = async (t: Target) => (await env.runtime.stats(t.id)).cpuPercent;
 const memoryOf = async (t: Target) => (await env.runtime.stats(t.id)).memoryBytes;
 const hasRules = async (t: Target) =>
@@ -147,6 +160,16 @@ const CASES: KindCase[] = [
     inEffect: { what: "the target cannot resolve names", check: async (t) => !(await resolves(t)) },
   },
   {
+    kind: "http",
+    family: "network",
+    recovery: "replay",
+    flags: ["--status", "503", "--percent", "100"],
+    inEffect: {
+      what: "the client gets 503",
+      check: async (t) => JSON.stringify(await httpStatuses(t)) === '{"503":3}',
+    },
+  },
+  {
     kind: "cpu",
     family: "stress",
     recovery: "revert",
@@ -224,6 +247,7 @@ async function assertNothingLeft(c: KindCase): Promise<void> {
     assert.ok(now < before_ + 50, `rtt ${now} ms (baseline ${before_})`);
   }
   if (c.kind === "dns") assert.equal(await resolves(t), true, "the target resolves names again");
+  if (c.kind === "http") assert.deepEqual(await httpStatuses(t), { "200": 3 }, "the target answers itself");
   if (c.kind === "cpu")
     await waitFor(async () => (await cpuOf(t)) < 20, 10_000, "the target's CPU to calm down");
   if (c.kind === "memory")

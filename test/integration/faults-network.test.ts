@@ -264,6 +264,46 @@ describe("network faults (integration)", { timeout: 240_000 }, () => {
     await assertNoRules(client);
   });
 
+  test("dns modes: NXDOMAIN and SERVFAIL answered for one name, timeout never answered", async () => {
+    interface DnsAnswer {
+      rcode?: number;
+      timeout?: boolean;
+      ms: number;
+    }
+    const query = (name: string, timeout = "2") => env.measure<DnsAnswer>(client, "dnsquery", name, timeout);
+    assert.equal((await query("server")).rcode, 0, "the name resolves before any fault");
+    for (const [mode, rcode] of [
+      ["nxdomain", 3],
+      ["servfail", 2],
+    ] as const) {
+      const fault = await inject("dns", client, { name: "server", mode });
+      try {
+        assert.equal(fault.mechanism, "dns-responder");
+        assert.equal((await query("server")).rcode, rcode, `${mode}: the answer's code`);
+        // The lookup a program makes sees it too (getaddrinfo: NXDOMAIN is "not known").
+        const lookup = await env.measure<{ ok: boolean; error?: string }>(client, "resolve", "server");
+        assert.equal(lookup.ok, false);
+        if (mode === "nxdomain") assert.match(lookup.error ?? "", /not known/);
+        const other = await query("other-name-unmatched.invalid");
+        assert.equal(other.rcode, 3, "an unmatched name still gets the real resolver's answer");
+        assert.equal((await env.measure<{ ok: boolean }>(client, "resolve", "client")).ok, true);
+      } finally {
+        await revertAndCheck(fault);
+      }
+    }
+    const dropped = await inject("dns", client, { name: "server", mode: "timeout" });
+    try {
+      assert.equal(dropped.mechanism, "dns-block");
+      const silent = await query("server", "1.5");
+      assert.equal(silent.timeout, true, `no answer (${JSON.stringify(silent)})`);
+      assert.equal((await query("client")).rcode, 0, "other names still resolve");
+    } finally {
+      await revertAndCheck(dropped);
+    }
+    assert.equal((await query("server")).rcode, 0);
+    await assertNoRules(client);
+  });
+
   test("the agent reverts on its own at its deadline (dead-man switch)", async () => {
     const fault = await inject("partition", client, { peers: "server" }, 500);
     const entry = env.journal.find((e) => e.faultId === fault.id)!;

@@ -81,6 +81,10 @@ const fake: ApiService = {
     calls.push({ method: "startExperiment", args: [body] });
     throw new ConflictError("experiment run-x is already running");
   },
+  startExperimentDocument: async (loaded) => {
+    calls.push({ method: "startExperimentDocument", args: [loaded.document] });
+    throw new ConflictError("experiment run-x is already running");
+  },
   listExperiments: () => [],
   getExperiment: (id) => {
     throw new UnknownIdError(`no experiment "${id}"`);
@@ -123,6 +127,55 @@ async function call(method: string, path: string, body?: unknown, raw?: string) 
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return { status: res.status, text, json: json as any, headers: res.headers };
 }
+
+describe("POST /api/experiments takes an experiment document", () => {
+  const document = {
+    title: "cache down",
+    scope: { project: "shop" },
+    method: [{ fault: { target: "cache", kind: "pause", duration: "5s" } }],
+  };
+
+  test("as JSON or as YAML: the same document reaches the service", async () => {
+    calls.length = 0;
+    assert.equal((await call("POST", "/api/experiments", document)).status, 409);
+    const yaml = await fetch(`${base}/api/experiments`, {
+      method: "POST",
+      headers: { "content-type": "application/yaml" },
+      body: "title: cache down\nscope: { project: shop }\nmethod:\n  - fault: { target: cache, kind: pause, duration: 5s }\n",
+    });
+    assert.equal(yaml.status, 409);
+    assert.deepEqual(
+      calls.map((c) => [c.method, (c.args[0] as { title: string }).title]),
+      [
+        ["startExperimentDocument", "cache down"],
+        ["startExperimentDocument", "cache down"],
+      ],
+    );
+  });
+
+  test("a bad document is a 400 naming where, and the service is never asked", async () => {
+    calls.length = 0;
+    const bad = await call("POST", "/api/experiments", {
+      ...document,
+      method: [
+        { fault: { target: "cache", kind: "http", options: { status: 503, percent: 0 }, duration: "5s" } },
+      ],
+    });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.error.message, /^request body: method\[0\]\.fault\.options\.percent: /);
+    const yaml = await fetch(`${base}/api/experiments`, {
+      method: "POST",
+      headers: { "content-type": "text/yaml" },
+      body: "title: x\nscope: { project: shop }\nmethod:\n  - wait: 1s\n    extra: 2\n",
+    });
+    assert.equal(yaml.status, 400);
+    assert.match(
+      ((await yaml.json()) as { error: { message: string } }).error.message,
+      /^request body:5:5: method\[0\]\.extra: unknown key "extra"/,
+    );
+    assert.deepEqual(calls, []);
+  });
+});
 
 describe("API app", () => {
   test("POST /api/faults: 202 with the fault, durations parsed", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { InvalidInputError } from "../../src/errors.js";
-import type { NetworkCapabilities } from "../../src/faults/network/rules.js";
+import type { DelayProxySpec, NetworkCapabilities } from "../../src/faults/network/rules.js";
 import {
   FAULTLINE_MARKS,
   buildRulePlan,
@@ -273,7 +273,7 @@ describe("network rule plans", () => {
       toDownstreamMs: 100,
       connectDelayMs: 0,
     });
-    assert.equal(plan("latency", { latency: 100, jitter: 5 }).proxy!.jitterMs, 5);
+    assert.equal((plan("latency", { latency: 100, jitter: 5 }).proxy as DelayProxySpec).jitterMs, 5);
   });
 
   test("missing kernel features are explained", () => {

@@ -26,6 +26,7 @@ const FLOORS: readonly (readonly string[])[] = [
   ["report/"],
   ["integrations/"],
   ["run/experiment.ts"],
+  ["experiments/"],
   ["api/"],
   ["cli/"],
 ];

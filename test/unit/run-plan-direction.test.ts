@@ -106,3 +106,52 @@ describe("planned network faults on servers make their clients feel them", () =>
     assert.equal(client.pick.options.direction, undefined);
   });
 });
+
+describe("planned http faults go where discovery saw HTTP", () => {
+  test("the ports that answered HTTP are filled in; a service with none is skipped, saying why", () => {
+    const web: DependencyGraph = {
+      ...graph,
+      nodes: graph.nodes.map((n) =>
+        n.id === "web"
+          ? {
+              ...n,
+              ports: [
+                { port: 8080, protocol: "tcp", service: "http", source: "listen" },
+                { port: 9090, protocol: "tcp", service: "grpc", source: "listen" },
+              ],
+            }
+          : n,
+      ),
+    };
+    const plan = planExperiment({
+      containers,
+      graph: web,
+      kinds: ["http", "pause"],
+      options: { http: { status: 503 } },
+      durationMs: 1000,
+      recoveryWaitMs: 0,
+    });
+    const http = plan.steps.filter((s) => s.kind === "http");
+    assert.deepEqual(
+      http.map((s) => [s.service, s.options.port]),
+      [["web", [8080]]],
+    );
+    assert.ok(
+      plan.steps.some((s) => s.service === "db" && s.kind === "pause"),
+      "other kinds still run",
+    );
+    assert.deepEqual(
+      plan.excluded.find((e) => e.service === "db"),
+      { service: "db", reason: "http: discovery found no port of it answering HTTP" },
+    );
+    const given = planExperiment({
+      containers,
+      graph: web,
+      kinds: ["http"],
+      options: { http: { status: 503, port: 81 } },
+      durationMs: 1000,
+      recoveryWaitMs: 0,
+    });
+    assert.equal(given.steps.length, 4, "a port the user named is never second-guessed");
+  });
+});

@@ -262,3 +262,83 @@ test("combineObservers: every observer hears every event, in order; the first ab
   controller.abort("envelope breached");
   assert.equal(withSignal.abortSignal?.aborted, true);
 });
+
+describe("scenarios, waits and probes of an experiment's method", () => {
+  test("a scenario's faults start together (each after its offset) and end when the last is reverted", async () => {
+    const events: string[] = [];
+    const p = plan(["db", "cache", "web"], 200);
+    p.steps[0]!.scenario = { id: "s1", title: "db and cache", offsetMs: 0 };
+    p.steps[1]!.scenario = { id: "s1", title: "db and cache", offsetMs: 50 };
+    p.steps[2]!.waitBeforeMs = 20;
+    const observer: RunObserver = {
+      onScenarioStart: (s) => void events.push(`scenario start ${s.id} (${s.steps.length})`),
+      onScenarioReverted: (s) => void events.push(`scenario reverted ${s.id}`),
+      onScenarioEnd: (s) => void events.push(`scenario end ${s.id}`),
+    };
+    const started = Date.now();
+    const record = await runExperiment(p, options(events, {}, { observer }));
+    const elapsed = Date.now() - started;
+    const order = events.filter((e) => /^(inject|revert|scenario)/.test(e));
+    assert.deepEqual(order, [
+      "scenario start s1 (2)",
+      "inject f1",
+      "inject f2",
+      "revert f1",
+      "revert f2",
+      "scenario reverted s1",
+      "scenario end s1",
+      "inject f3",
+      "revert f3",
+    ]);
+    assert.deepEqual(
+      record.steps.map((s) => [s.target, s.scenario?.id, s.outcome?.status]),
+      [
+        ["db", "s1", "reverted"],
+        ["cache", "s1", "reverted"],
+        ["web", undefined, "reverted"],
+      ],
+    );
+    // Together: 50 + 200 for the scenario, 20 wait, 200 for web (470); one at a time it would be 670.
+    assert.ok(elapsed >= 470 && elapsed < 620, `${elapsed} ms`);
+  });
+
+  test("probes run where the method has them and their results are recorded, failures included", async () => {
+    const events: string[] = [];
+    const p = plan(["db"]);
+    const probe = {
+      where: "method[0]",
+      description: "GET web:80/",
+      service: "web",
+      port: 80,
+      path: "/",
+      timeoutMs: 100,
+    };
+    p.steps[0]!.probesBefore = [probe];
+    const record = await runExperiment(
+      p,
+      options(
+        events,
+        {},
+        {
+          finalProbes: [{ ...probe, where: "method[2]" }],
+          probe: async (m) => {
+            events.push(`probe ${m.where}`);
+            if (m.where === "method[2]") throw new Error("connection refused");
+            return { url: "http://10.0.0.1/", at: "", ok: true, status: 200, latencyMs: 1 };
+          },
+        },
+      ),
+    );
+    assert.deepEqual(
+      events.filter((e) => /^(probe|inject|revert)/.test(e)),
+      ["probe method[0]", "inject f1", "revert f1", "probe method[2]"],
+    );
+    assert.deepEqual(
+      record.probes?.map((r) => [r.where, r.ok, r.error]),
+      [
+        ["method[0]", true, undefined],
+        ["method[2]", false, "connection refused"],
+      ],
+    );
+  });
+});

@@ -28,6 +28,13 @@ const FAULT_OPTION_FLAGS = {
   port: "port",
   direction: "direction",
   dnsName: "name",
+  dnsMode: "mode",
+  status: "status",
+  percent: "percent",
+  delay: "delay",
+  method: "method",
+  path: "path",
+  header: "header",
   workers: "workers",
   load: "load",
   bytes: "bytes",
@@ -60,8 +67,20 @@ export function injectCommand(): Command {
     .option("--rate <rate>", "bandwidth: cap, e.g. 1mbit")
     .option("--peer <service>", "network faults: only traffic with this service (repeatable)", collect, [])
     .option("--port <port>", "network faults: only connections on this server port (repeatable)", collect, [])
-    .option("--direction <dir>", "network faults: out, in or both")
+    .option("--direction <dir>", "network faults: out, in or both (http: in or out)")
     .option("--dns-name <name>", "dns: only queries for this name (repeatable)", collect, [])
+    .option("--dns-mode <mode>", "dns: reject (default), nxdomain, servfail or timeout")
+    .option("--status <code>", "http: answer selected requests with this status, e.g. 503")
+    .option("--percent <percent>", "http: share of matching requests selected (default 100)")
+    .option("--delay <duration>", "http: hold selected requests this long, e.g. 200ms (with --jitter)")
+    .option("--method <method>", "http: only requests with this method (repeatable)", collect, [])
+    .option(
+      "--path <glob>",
+      "http: only these paths: a glob (/orders*) or a prefix (repeatable)",
+      collect,
+      [],
+    )
+    .option("--header <name[:glob]>", "http: only requests with this header (repeatable)", collect, [])
     .option("--workers <n>", "cpu/memory: stress workers")
     .option("--load <percent>", "cpu: load per worker")
     .option("--bytes <size>", "memory: how much to allocate, e.g. 256m")

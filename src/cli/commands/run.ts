@@ -34,7 +34,7 @@ import { installSignalHandlers } from "../../run/signals.js";
 import { detectSelfContainerId } from "../../run/targeting.js";
 import { formatDuration, parseDuration } from "../../util/duration.js";
 import { addStateDirOption, openExperimentScope } from "../chaos-session.js";
-import { consoleObserver } from "../console-observer.js";
+import { runProgressObserver } from "../console-observer.js";
 import {
   addScopeOptions,
   collect,
@@ -45,7 +45,10 @@ import {
   type ScopeOptions,
 } from "../options.js";
 import { openRuntime } from "../runtime.js";
+import { optionsForKind } from "../../api/scheduler.js";
 import { discoverInScope } from "./discover.js";
+import { runExperimentFile } from "./experiment-file.js";
+import { documentToYaml, planToDocument } from "../../experiments/from-plan.js";
 
 /** Exit code of a run the safety envelope stopped (the report is still written). */
 export const ENVELOPE_ABORT_EXIT_CODE = 3;
@@ -75,6 +78,10 @@ export interface RunOptions extends ScopeOptions {
   record?: string;
   stateDir?: string;
   quiet?: boolean;
+  /** An experiment document (YAML/JSON) instead of --kinds. */
+  experiment?: string;
+  /** With --plan: write the plan as an experiment document here. */
+  save?: string;
 }
 
 export function runCommand(): Command {
@@ -119,7 +126,9 @@ export function runCommand(): Command {
       collect,
       [],
     )
+    .option("--experiment <file>", "run this experiment document (YAML or JSON; see docs/experiments.md)")
     .option("--plan", "print the plan and exit", false)
+    .option("--save <file>", "with --plan: also write the plan as an experiment document (YAML)")
     .option("--dry-run", "print every engine call the run would make, change nothing", false)
     .option("--record <file>", "write the run record (JSON) here")
     .option("-q, --quiet", "no discovery progress on stderr", false)
@@ -165,13 +174,23 @@ export function parseKinds(text: string, registry: FaultRegistry): FaultKind[] {
   return [...new Set(kinds)] as FaultKind[];
 }
 
-async function run(options: RunOptions): Promise<void> {
+export async function run(options: RunOptions): Promise<void> {
+  if (options.experiment !== undefined) {
+    if (options.plan)
+      throw new InvalidInputError("--plan and --experiment do not mix", "use `faultline validate FILE`");
+    return runExperimentFile(options.experiment, options);
+  }
+  if (options.save !== undefined && !options.plan)
+    throw new InvalidInputError("--save goes with --plan", "or use `faultline plan --save FILE`");
   // Everything the user typed is checked before the engine is touched.
   const registry = defaultRegistry();
   const kinds = parseKinds(options.kinds, registry);
   const request: ExperimentRequest = {
     kinds,
-    options: parseKindOptions(options.option, kinds),
+    // As the API and the scheduler do: a kind's defaults under what the user gave.
+    options: Object.fromEntries(
+      kinds.map((k) => [k, optionsForKind(k, parseKindOptions(options.option, kinds))]),
+    ),
     services: [options.services, options.only]
       .flatMap((list) => list?.split(",") ?? [])
       .map((s) => s.trim())
@@ -205,6 +224,20 @@ async function run(options: RunOptions): Promise<void> {
   const { plan } = prepared;
   if (options.plan) {
     process.stdout.write(`${formatPlan(plan)}\n`);
+    if (options.save !== undefined) {
+      const document = planToDocument({
+        plan,
+        scope: {
+          ...(scope.selector.project ? { project: scope.selector.project } : {}),
+          ...(scope.selector.labels?.length ? { labels: scope.selector.labels } : {}),
+        },
+        baselineMs: parseDuration(options.baseline, "--baseline"),
+        thresholds: options.threshold ?? [],
+        ...(request.maxBlastRadius !== undefined ? { maxBlastRadius: request.maxBlastRadius } : {}),
+      });
+      await writeFile(options.save, documentToYaml(document));
+      process.stdout.write(`wrote ${options.save}: run it with faultline run --experiment ${options.save}\n`);
+    }
     if (monitoring)
       process.stdout.write(
         `monitored: ${formatDuration(monitoring.baselineMs)} steady state before and ${formatDuration(request.recoveryMs)} recovery after each fault; report in ${monitoring.out}\n`,
@@ -237,14 +270,7 @@ async function run(options: RunOptions): Promise<void> {
       signal: guard.signal,
       dryRun: options.dryRun,
       progress,
-      observers: [
-        options.dryRun
-          ? {
-              onBeforeInject: ({ index, step }) =>
-                void process.stdout.write(`#${index + 1} ${step.description}\n`),
-            }
-          : consoleObserver((t) => process.stderr.write(t)),
-      ],
+      observers: [runProgressObserver(options.dryRun)],
     });
   } finally {
     guard.dispose();

@@ -8,7 +8,7 @@ import { LABELS } from "../../docker/types.js";
 import { FaultInjectionError, FaultRevertError } from "../../errors.js";
 import { AGENT_IMAGE } from "../../images/agent.js";
 import { watchHelper } from "../helper-watch.js";
-import type { FlowReset, ProxySpec, SweepMarks, TcHandleClaim } from "./rules.js";
+import type { FlowReset, HttpPortsSpec, ProxySpec, SweepMarks, TcHandleClaim } from "./rules.js";
 import { FAULTLINE_MARKS } from "./rules.js";
 import { sleep } from "../../util/time.js";
 
@@ -23,6 +23,8 @@ export interface AgentRunSpec {
   tcClaim?: TcHandleClaim;
   proxy?: ProxySpec;
   resetFlows?: FlowReset;
+  /** http: the ports "{httpPort}" commands are repeated for, or how the agent finds them. */
+  httpPorts?: HttpPortsSpec;
 }
 
 /** What the agent reports once its rules are in effect. */
@@ -35,6 +37,8 @@ export interface AgentReady {
    * revert commands rewritten to it (the journal must hold these, not the planned ones).
    */
   rehandled?: { handle: string; revert: string[][] };
+  /** http: the ports the fault acts on (given, or found answering HTTP). */
+  httpPorts?: number[];
 }
 
 export interface AgentLabels {
@@ -158,7 +162,15 @@ export async function startAgent(
 export function readyFrom(id: string, ready: Record<string, unknown>): AgentReady {
   const reset = ready.reset as AgentReady["reset"] | null | undefined;
   const rehandled = ready.rehandled as AgentReady["rehandled"] | null | undefined;
-  return { id, ...(reset ? { reset } : {}), ...(rehandled ? { rehandled } : {}) };
+  const httpPorts = Array.isArray(ready.httpPorts)
+    ? ready.httpPorts.filter((p): p is number => typeof p === "number")
+    : undefined;
+  return {
+    id,
+    ...(reset ? { reset } : {}),
+    ...(rehandled ? { rehandled } : {}),
+    ...(httpPorts ? { httpPorts } : {}),
+  };
 }
 
 export interface StopResult {

@@ -13,7 +13,8 @@ import { networkCapabilities } from "./capabilities.js";
 import type { Fault, FaultContext, FaultTarget, JournalFaultEntry } from "../fault.js";
 import type { AgentReady, AgentRunSpec } from "./agent-runner.js";
 import { cleanupInNamespace, startAgent, stopAgent } from "./agent-runner.js";
-import type { NetworkOptions } from "./options.js";
+import { describeHttpSelection } from "./http-options.js";
+import type { DnsMode, NetworkOptions } from "./options.js";
 import type { RulePlan } from "./rules.js";
 import { buildRulePlan, chainPrefix, faultMarks } from "./rules.js";
 
@@ -49,9 +50,12 @@ export function describeNetworkFault(
   mechanism?: FaultMechanism,
   resetsFlows = false,
 ): string {
+  const proxy = { "delay-proxy": "delay proxy", "http-proxy": "HTTP proxy" }[mechanism as string];
   const via =
     (mechanism ? ` via ${mechanism}` : "") +
-    (resetsFlows ? "; existing connections in scope are reset so they pass through the delay proxy" : "");
+    (resetsFlows && proxy
+      ? `; existing connections in scope are reset so they pass through the ${proxy}`
+      : "");
   const scope = describeScope(o, peers);
   switch (o.kind) {
     case "latency": {
@@ -64,9 +68,36 @@ export function describeNetworkFault(
       return `limit bandwidth to ${formatBits(o.rateBitsPerSecond ?? 0)} on ${service}${scope}${via}`;
     case "partition":
       return `partition ${service}${peers.length || o.ports.length ? scope : ` from every peer (${o.direction})`}${via}`;
-    case "dns":
-      return `fail DNS lookups of ${o.dnsNames.length ? o.dnsNames.join(", ") : "every name"} from ${service}${via}`;
+    case "dns": {
+      const how = DNS_FAILURE[o.dnsMode ?? "reject"];
+      return `fail DNS lookups of ${o.dnsNames.length ? o.dnsNames.join(", ") : "every name"} from ${service} (${how})${via}`;
+    }
+    case "http":
+      return describeHttpFault(o, service, peers, via);
   }
+}
+
+const DNS_FAILURE: Record<DnsMode, string> = {
+  reject: "refused",
+  nxdomain: "answered NXDOMAIN",
+  servfail: "answered SERVFAIL",
+  timeout: "never answered",
+};
+
+/** "answer 503 to 30% of GET /orders* requests to storefront:8080 (incoming)". */
+function describeHttpFault(o: NetworkOptions, service: string, peers: string[], via: string): string {
+  const h = o.http!;
+  const jitter = h.jitterMs ? ` ±${formatDuration(h.jitterMs)}` : "";
+  const actions = [
+    ...(h.delayMs ? [`delay by ${formatDuration(h.delayMs)}${jitter}`] : []),
+    ...(h.status !== undefined ? [`answer ${h.status} to`] : []),
+  ].join(", then ");
+  const ports = o.ports.length ? `:${o.ports.join(",")}` : "";
+  const where =
+    o.direction === "in"
+      ? `to ${service}${ports}${peers.length ? ` from ${peers.join(", ")}` : ""} (incoming)`
+      : `${service} makes to ${peers.join(", ")}${ports} (outgoing)`;
+  return `${actions} ${describeHttpSelection(h)} ${where}${via}`;
 }
 
 function formatBits(bits: number): string {
@@ -83,6 +114,8 @@ export class NetworkFault implements Fault {
   private deadline: number;
   private reverted = false;
   private flowsReset?: AgentReady["reset"];
+  /** The HTTP ports an http fault acts on, once the agent found (or was given) them. */
+  private httpPorts?: number[];
 
   constructor(
     readonly kind: FaultKind,
@@ -92,6 +125,8 @@ export class NetworkFault implements Fault {
     private readonly rawOptions: Record<string, unknown>,
     private readonly peerIps: string[],
     private readonly tag: string = newFaultTag(),
+    /** http out without a port: the peers' declared and published ports, to probe for HTTP first. */
+    private readonly httpCandidatePorts: number[] = [],
   ) {
     this.id = `${kind}-${tag}`;
     this.deadline = Date.now() + durationMs + DEADMAN_GRACE_MS;
@@ -102,8 +137,9 @@ export class NetworkFault implements Fault {
   }
 
   describe(): string {
+    const ports = this.httpPorts ?? this.options.ports;
     return describeNetworkFault(
-      this.options,
+      { ...this.options, ports },
       this.target.service,
       this.options.peers,
       this.plan?.mechanism,
@@ -122,7 +158,11 @@ export class NetworkFault implements Fault {
       runId: this.runId,
       kind: this.kind,
       target: { ...this.target },
-      options: { ...this.rawOptions, peerIps: this.peerIps },
+      options: {
+        ...this.rawOptions,
+        peerIps: this.peerIps,
+        ...(this.httpPorts ? { httpPorts: this.httpPorts } : {}),
+      },
       mechanism: this.plan?.mechanism,
       helperContainerIds: this.agentId ? [this.agentId] : [],
       deadline: this.deadline,
@@ -143,6 +183,7 @@ export class NetworkFault implements Fault {
         peerIps: this.peerIps,
         caps,
         proxyUid: AGENT_PROXY_UID,
+        httpCandidatePorts: this.httpCandidatePorts,
       });
     } catch (e) {
       if (e instanceof InvalidInputError) throw new FaultInjectionError(e.message, e.hint, { cause: e });
@@ -159,6 +200,7 @@ export class NetworkFault implements Fault {
       tcClaim: this.plan.tcClaim,
       proxy: this.plan.proxy,
       resetFlows: this.plan.resetFlows,
+      httpPorts: this.plan.httpPorts,
     };
     const labels = {
       runId: ctx.runId,
@@ -182,10 +224,11 @@ export class NetworkFault implements Fault {
       throw e;
     });
     this.flowsReset = ready.reset;
+    if (ready.httpPorts) this.httpPorts = ready.httpPorts;
     // Another fault held the planned tc handle: the agent drew another, and the journal's revert must
     // name that one (a replay with the planned handle would leave this fault's root in place).
     if (ready.rehandled) this.plan = { ...this.plan, revert: ready.rehandled.revert };
-    if (ready.reset || ready.rehandled) await ctx.record(this.journalEntry());
+    if (ready.reset || ready.rehandled || ready.httpPorts) await ctx.record(this.journalEntry());
     if (ready.reset?.errors.length) {
       log.warn(
         { fault: this.id, reset: ready.reset },

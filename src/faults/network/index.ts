@@ -1,5 +1,5 @@
 /**
- * Network faults (latency, loss, bandwidth, partition, dns) on one container, optionally scoped to
+ * Network faults (latency, loss, bandwidth, partition, dns, http) on one container, optionally scoped to
  * peers (service names) and ports. Applied by an agent in the target's network namespace, so the
  * target's image needs nothing installed; the agent reverts on its own at the deadline (dead-man switch).
  */
@@ -38,6 +38,18 @@ async function resolvePeers(target: ResolvedService, peers: string[], deps: Faul
   return [...new Set(ips)];
 }
 
+/** The TCP ports the peers declare (EXPOSE) or publish: where to look for their HTTP port first. */
+async function declaredPorts(peers: string[], deps: FaultDeps): Promise<number[]> {
+  const ports = new Set<number>();
+  for (const name of peers) {
+    const peer = await deps.resolveService(name);
+    const info = await deps.runtime.inspect(peer.containerId);
+    for (const p of info.exposedPorts) if (p.protocol === "tcp") ports.add(p.port);
+    for (const p of info.publishedPorts) if (p.protocol === "tcp") ports.add(p.containerPort);
+  }
+  return [...ports];
+}
+
 export const networkFamily: FaultFamily = {
   kinds: NETWORK_KINDS,
 
@@ -52,6 +64,10 @@ export const networkFamily: FaultFamily = {
     validateDuration(durationMs);
     const parsed = parseNetworkOptions(kind, options);
     const peerIps = await resolvePeers(target, parsed.peers, deps);
+    const candidates =
+      kind === "http" && parsed.direction === "out" && !parsed.ports.length
+        ? await declaredPorts(parsed.peers, deps)
+        : [];
     const fault: Fault = new NetworkFault(
       kind,
       { service: target.service, containerId: target.containerId, containerName: target.containerName },
@@ -59,6 +75,8 @@ export const networkFamily: FaultFamily = {
       parsed,
       options,
       peerIps,
+      undefined,
+      candidates,
     );
     return fault;
   },

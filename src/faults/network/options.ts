@@ -6,11 +6,27 @@ import { z } from "zod";
 import { InvalidInputError } from "../../errors.js";
 import { parseDuration } from "../../util/duration.js";
 import { parseFaultOptions } from "../validation.js";
+import { HTTP_FIELDS, type HttpOptions, parseHttpOptions } from "./http-options.js";
 
-export type NetworkKind = "latency" | "loss" | "bandwidth" | "partition" | "dns";
-export const NETWORK_KINDS: readonly NetworkKind[] = ["latency", "loss", "bandwidth", "partition", "dns"];
+export type NetworkKind = "latency" | "loss" | "bandwidth" | "partition" | "dns" | "http";
+export const NETWORK_KINDS: readonly NetworkKind[] = [
+  "latency",
+  "loss",
+  "bandwidth",
+  "partition",
+  "dns",
+  "http",
+];
 
 export type Direction = "out" | "in" | "both";
+
+/**
+ * What a failed DNS lookup looks like to the target: reject (the query is refused at once: ICMP port
+ * unreachable), nxdomain / servfail (an answer with that code, from the agent's responder), timeout
+ * (the query is dropped: the resolver waits out its timeout and retries).
+ */
+export type DnsMode = "reject" | "nxdomain" | "servfail" | "timeout";
+export const DNS_MODES: readonly DnsMode[] = ["reject", "nxdomain", "servfail", "timeout"];
 
 export interface NetworkOptions {
   kind: NetworkKind;
@@ -27,6 +43,10 @@ export interface NetworkOptions {
   rateBitsPerSecond?: number;
   /** DNS names whose queries fail; empty: every DNS query fails. */
   dnsNames: string[];
+  /** How DNS queries fail (dns only; reject when not asked). */
+  dnsMode?: DnsMode;
+  /** What an http fault selects and does (http only). */
+  http?: HttpOptions;
 }
 
 export const MIN_DURATION_MS = 100;
@@ -113,8 +133,10 @@ const schemas = {
       direction: z.literal("out").optional(),
       name: listOf(z.string().min(1)).optional(),
       names: listOf(z.string().min(1)).optional(),
+      mode: z.enum(DNS_MODES).optional(),
     })
     .strict(),
+  http: z.object({ ...common, direction: z.enum(["in", "out"]).optional(), ...HTTP_FIELDS }).strict(),
 } as const;
 
 export function validateDnsName(name: string): string {
@@ -138,6 +160,25 @@ export function validateDuration(durationMs: number): void {
   }
 }
 
+function parseHttpFault(o: z.output<(typeof schemas)["http"]>): NetworkOptions {
+  const http = parseHttpOptions(o);
+  const peers = [...new Set([...(o.peers ?? []), ...(o.peer ?? [])])];
+  if (http.direction === "out" && !peers.length) {
+    throw new InvalidInputError(
+      "an outgoing http fault needs a peer: the service whose HTTP calls from the target it acts on",
+      "e.g. --direction out --peer payments",
+    );
+  }
+  return {
+    kind: "http",
+    direction: http.direction,
+    peers,
+    ports: [...new Set([...(o.ports ?? []), ...(o.port ?? [])])],
+    dnsNames: [],
+    http,
+  };
+}
+
 /** Parses and checks the options of one network fault. Throws InvalidInputError. */
 export function parseNetworkOptions(kind: NetworkKind, raw: Record<string, unknown>): NetworkOptions {
   if (kind === "dns") {
@@ -148,8 +189,10 @@ export function parseNetworkOptions(kind: NetworkKind, raw: Record<string, unkno
       peers: [],
       ports: [],
       dnsNames: [...(o.name ?? []), ...(o.names ?? [])].map(validateDnsName),
+      dnsMode: o.mode ?? "reject",
     };
   }
+  if (kind === "http") return parseHttpFault(parseFaultOptions(kind, schemas.http, raw));
   const o = parseFaultOptions(kind, schemas[kind], raw) as z.infer<(typeof schemas)["partition"]> &
     Record<string, unknown>;
   const base = {

@@ -8,6 +8,7 @@
  */
 import { InvalidInputError } from "../../errors.js";
 import type { FaultMechanism } from "../kinds.js";
+import { httpPlan } from "./http-rules.js";
 import type { Direction, NetworkOptions } from "./options.js";
 
 export interface NetworkCapabilities {
@@ -37,18 +38,59 @@ export interface FlowReset {
   commands: string[][];
 }
 
+/** Placeholder names: "{name}" in commands becomes the port a proxy listener bound. */
+export type ListenerName = "outPort" | "inPort" | "dnsPort";
+
 export interface ProxyListener {
-  /** Placeholder name: "{name}" in commands becomes the port the proxy bound. */
-  name: "outPort" | "inPort";
+  name: ListenerName;
   toUpstreamMs: number;
   toDownstreamMs: number;
   connectDelayMs: number;
 }
 
-export interface ProxySpec {
+/** The delaying TCP proxy (latency without netem): images/agent/fl_proxy.py. */
+export interface DelayProxySpec {
+  mode?: "delay";
   listeners: ProxyListener[];
   jitterMs: number;
   drainSeconds: number;
+}
+
+/** The HTTP fault proxy: images/agent/fl_http.py. Paths and header values are regex sources. */
+export interface HttpProxySpec {
+  mode: "http";
+  faultId: string;
+  listeners: { name: ListenerName }[];
+  select: {
+    methods: string[];
+    paths: string[];
+    headers: { name: string; value: string | null }[];
+    percent: number;
+  };
+  status?: number;
+  delayMs: number;
+  jitterMs: number;
+  drainSeconds: number;
+}
+
+/** The DNS responder answering redirected queries with an error code: images/agent/fl_dns.py. */
+export interface DnsResponderSpec {
+  mode: "dns";
+  listeners: { name: ListenerName }[];
+  rcode: "nxdomain" | "servfail";
+  names: string[];
+}
+
+/** What the agent starts, as the proxy uid, before applying the rules (see fl-agent's `mode`). */
+export type ProxySpec = DelayProxySpec | HttpProxySpec | DnsResponderSpec;
+
+/**
+ * The HTTP ports an http plan's "{httpPort}" commands are repeated for: given, or detected by the agent
+ * before it applies anything (in its own namespace when no hosts are named, else on the peers).
+ */
+export interface HttpPortsSpec {
+  ports: number[];
+  detect?: { hosts: string[]; candidates: number[] };
 }
 
 /**
@@ -77,6 +119,8 @@ export interface RulePlan {
   proxy?: ProxySpec;
   /** Absent when the mechanism already acts on established flows (tc, filter rules) or nothing can reset. */
   resetFlows?: FlowReset;
+  /** http: the ports "{httpPort}" stands for. */
+  httpPorts?: HttpPortsSpec;
 }
 
 export interface RulePlanInput {
@@ -89,6 +133,8 @@ export interface RulePlanInput {
   proxyUid: number;
   /** Interface tc shapes (the target's first network). */
   device?: string;
+  /** http out without a port: the peers' ports worth probing for HTTP (declared, published). */
+  httpCandidatePorts?: number[];
 }
 
 export const chainPrefix = (tag: string): string => `FL-${tag}`;
@@ -177,7 +223,7 @@ function packetMatches(way: "out" | "in", peerIps: string[], ports: number[]): s
   return peers.flatMap((peer) => portMatches.map((port) => [...peer, ...port]));
 }
 
-interface Hook {
+export interface Hook {
   table: "filter" | "nat" | "raw";
   builtin: "OUTPUT" | "INPUT" | "PREROUTING";
   chain: string;
@@ -185,7 +231,7 @@ interface Hook {
 }
 
 /** Chains first, jump last (apply); jump first, chains last (revert). Extra chains are goto targets. */
-function chainCommands(
+export function chainCommands(
   faultId: string,
   hooks: Hook[],
   extra: { table: string; chain: string; rules: string[][] }[],
@@ -265,48 +311,110 @@ export function dnsHexString(name: string): string {
   return `|${bytes.map((b) => b.toString(16).padStart(2, "0")).join(" ")}|`;
 }
 
-function dnsPlan(input: RulePlanInput): RulePlan {
-  const { options: o, tag, caps } = input;
+/** The string matches selecting queries for the fault's names ([[]]: every query). */
+function dnsSelectors(input: RulePlanInput): string[][] {
+  const { options: o, caps } = input;
   if (o.dnsNames.length && !caps.string) {
     throw new InvalidInputError(
       "this kernel has no iptables string match, so DNS failure cannot be scoped to a name",
       "drop the name to fail every DNS query of the target",
     );
   }
-  // --ctorigdstport sees port 53 even after Docker's embedded DNS rewrote it to its own random port.
-  const selectors: string[][] = o.dnsNames.length
+  return o.dnsNames.length
     ? o.dnsNames.map((n) => ["-m", "string", "--algo", "bm", "--icase", "--hex-string", dnsHexString(n)])
     : [[]];
-  const rules = selectors.flatMap((sel) => [
-    [
-      "-p",
-      "udp",
-      "-m",
-      "conntrack",
-      "--ctorigdstport",
-      "53",
-      ...sel,
-      "-j",
-      "REJECT",
-      "--reject-with",
-      "icmp-port-unreachable",
-    ],
-    [
-      "-p",
-      "tcp",
-      "-m",
-      "conntrack",
-      "--ctorigdstport",
-      "53",
-      ...sel,
-      "-j",
-      "REJECT",
-      "--reject-with",
-      "tcp-reset",
-    ],
-  ]);
-  const hooks: Hook[] = [{ table: "filter", builtin: "OUTPUT", chain: `${chainPrefix(tag)}-O`, rules }];
-  return { mechanism: "dns-block", ...chainCommands(input.faultId, hooks, []) };
+}
+
+/**
+ * DNS failure. reject: the target's queries are refused as they leave (ICMP port unreachable, TCP reset),
+ * in the filter table, which sees them after Docker's embedded DNS rewrote their port (hence
+ * --ctorigdstport). timeout: the queries leave, their answers are dropped on the way back, so the
+ * resolver waits out its timeout (dropping a query on the way out would fail its send at once). nxdomain /
+ * servfail: UDP queries are redirected, before Docker's own NAT, to the agent's responder, which answers
+ * with that code; TCP queries (a resolver falls back to TCP only for a truncated answer) are reset as in
+ * reject.
+ */
+function dnsPlan(input: RulePlanInput): RulePlan {
+  const { options: o, tag } = input;
+  const mode = o.dnsMode ?? "reject";
+  const selectors = dnsSelectors(input);
+  const conntrack = (...more: string[]) => ["-m", "conntrack", "--ctorigdstport", "53", ...more];
+  const refuse = (proto: "udp" | "tcp") =>
+    selectors.map((sel) => [
+      ...["-p", proto, ...conntrack(), ...sel, "-j", "REJECT"],
+      ...["--reject-with", proto === "udp" ? "icmp-port-unreachable" : "tcp-reset"],
+    ]);
+  const prefix = chainPrefix(tag);
+  if (mode === "reject") {
+    const hooks: Hook[] = [
+      {
+        table: "filter",
+        builtin: "OUTPUT",
+        chain: `${prefix}-O`,
+        rules: [...refuse("udp"), ...refuse("tcp")],
+      },
+    ];
+    return { mechanism: "dns-block", ...chainCommands(input.faultId, hooks, []) };
+  }
+  if (mode === "timeout") {
+    // An answer repeats its question, so the name's string match selects answers as well as queries.
+    const rules = (["udp", "tcp"] as const).flatMap((proto) =>
+      selectors.map((sel) => ["-p", proto, ...conntrack("--ctdir", "REPLY"), ...sel, "-j", "DROP"]),
+    );
+    const hooks: Hook[] = [{ table: "filter", builtin: "INPUT", chain: `${prefix}-I`, rules }];
+    return { mechanism: "dns-block", ...chainCommands(input.faultId, hooks, []) };
+  }
+  if (!input.caps.redirect || !input.caps.owner) {
+    throw new InvalidInputError(
+      `this kernel has no iptables REDIRECT/owner match: DNS ${mode} answers are unavailable`,
+      'use mode "reject" or "timeout"',
+    );
+  }
+  const hooks: Hook[] = [
+    {
+      table: "nat",
+      builtin: "OUTPUT",
+      chain: `${prefix}-O`,
+      rules: [
+        // The responder relays queries for other names that share a flow: those must pass.
+        ["-m", "owner", "--uid-owner", String(input.proxyUid), "-j", "RETURN"],
+        ...selectors.map((sel) => [
+          "-p",
+          "udp",
+          "-m",
+          "udp",
+          "--dport",
+          "53",
+          ...sel,
+          "-j",
+          "REDIRECT",
+          "--to-ports",
+          "{dnsPort}",
+        ]),
+      ],
+    },
+    { table: "filter", builtin: "OUTPUT", chain: `${prefix}-T`, rules: refuse("tcp") },
+  ];
+  const proxy: DnsResponderSpec = {
+    mode: "dns",
+    listeners: [{ name: "dnsPort" }],
+    rcode: mode,
+    names: o.dnsNames,
+  };
+  // NAT acts on a flow's first packet: a resolver's UDP flow to port 53 that is already tracked would
+  // keep going to the real resolver.
+  const resetFlows: FlowReset | undefined = input.caps.conntrackDelete
+    ? {
+        method: "conntrack-delete",
+        commands: [["conntrack", "-D", "-p", "udp", "--orig-port-dst", "53"]],
+      }
+    : undefined;
+  return {
+    mechanism: "dns-responder",
+    ...chainCommands(input.faultId, hooks, []),
+    proxy,
+    ...(resetFlows ? { resetFlows } : {}),
+  };
 }
 
 /** Userspace latency: REDIRECT scoped TCP connections (both the target's and those to it) to the proxy. */
@@ -345,7 +453,7 @@ function proxyLatencyPlan(input: RulePlanInput): RulePlan {
       rules: tcpMatches("-s").map((m) => [...m, "-j", "REDIRECT", "--to-ports", "{inPort}"]),
     },
   ];
-  const proxy: ProxySpec = {
+  const proxy: DelayProxySpec = {
     listeners: [
       // Connections the target opens: its requests leave (out), the answers arrive (in).
       {
@@ -383,7 +491,7 @@ function proxyLatencyPlan(input: RulePlanInput): RulePlan {
  */
 export function flowReset(
   peerIps: string[],
-  ports: number[],
+  ports: (number | string)[],
   caps: NetworkCapabilities,
 ): FlowReset | undefined {
   if (caps.sockDestroy) {
@@ -599,5 +707,7 @@ export function buildRulePlan(input: RulePlanInput): RulePlan {
       return partitionPlan(input);
     case "dns":
       return dnsPlan(input);
+    case "http":
+      return httpPlan(input);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Resource-stress faults (cpu, memory) run by stress-ng inside the target's cgroup, so they hit the
- * target's own limits and show in its stats. Disk fill is not offered (no clean bound on cleanup).
+ * target's own limits and show in its stats. Disk fill and I/O pressure are not offered: their effect
+ * lands on the host's disk, shared by every container (README, Known limits).
  */
 import type { DockerRuntime } from "../../docker/types.js";
 import { InvalidInputError } from "../../errors.js";
