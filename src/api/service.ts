@@ -13,7 +13,7 @@ import type { RunObserver } from "../run/observer.js";
 import type { FaultKind } from "../faults/kinds.js";
 import { recover, type RecoveryReport } from "../run/recovery.js";
 import { TargetResolver } from "../run/targeting.js";
-import { prometheusSdTargets, type SdTargetGroup } from "../integrations/prometheus.js";
+import { prometheusSdTargets, type SdTargetGroup } from "../integrations/prometheus-sd.js";
 import { log } from "../util/log.js";
 import { DiscoveryCache, type Discovery } from "./discovery.js";
 import type { LoadedExperiment } from "../experiments/load.js";

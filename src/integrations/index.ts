@@ -14,11 +14,12 @@ import { elasticClient, elasticEvidence, ElasticLogSource } from "./elasticsearc
 import { mergeEvidence, type StepEvidence } from "./evidence.js";
 import { GrafanaAnnotations, GrafanaClient } from "./grafana.js";
 import { errorText } from "../errors.js";
-import { PrometheusClient, PrometheusEvidence } from "./prometheus.js";
+import { PrometheusClient } from "./prometheus-client.js";
+import { PrometheusEvidence } from "./prometheus-evidence.js";
 
 export { integrationsConfig } from "./config.js";
 export { FaultlineMetrics, METRIC_NAMES } from "./metrics.js";
-export { prometheusSdTargets, type SdTargetGroup } from "./prometheus.js";
+export { prometheusSdTargets, type SdTargetGroup } from "./prometheus-sd.js";
 export { mergeEvidence, type StepEvidence } from "./evidence.js";
 
 export interface Integrations {

@@ -308,7 +308,9 @@ function hostileRequests(): fc.Arbitrary<FuzzRequest> {
 
   const idSegment = fc
     .oneof(fc.string({ minLength: 1, maxLength: 30 }), fc.constantFrom("..", "%2e%2e", "f-1", "run-x"))
-    .map(encodeURIComponent);
+    // fetch resolves a bare "." segment away (GET /api/faults/. is sent as the plain list request), so
+    // it goes out percent-encoded, the way a hostile client gets a dot to the server.
+    .map((id) => (id === "." ? "%2E" : encodeURIComponent(id)));
 
   return fc.oneof(
     fc.record({

@@ -14,11 +14,9 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { Counter, Histogram, Registry } from "prom-client";
 import { IntegrationHttpError } from "../../src/integrations/http.js";
-import {
-  PrometheusClient,
-  PrometheusEvidence,
-  prometheusSdTargets,
-} from "../../src/integrations/prometheus.js";
+import { PrometheusClient } from "../../src/integrations/prometheus-client.js";
+import { PrometheusEvidence } from "../../src/integrations/prometheus-evidence.js";
+import { prometheusSdTargets } from "../../src/integrations/prometheus-sd.js";
 import { makeProfile } from "../support/profile-fixtures.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

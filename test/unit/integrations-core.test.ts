@@ -8,15 +8,14 @@ import { mergeEvidence, seriesSignal, type ServiceEvidence } from "../../src/int
 import { annotationTags } from "../../src/integrations/grafana.js";
 import { createIntegrations } from "../../src/integrations/index.js";
 import { FaultlineMetrics, METRIC_NAMES } from "../../src/integrations/metrics.js";
+import { parseEnvelope, parseMatrix } from "../../src/integrations/prometheus-client.js";
 import {
-  parseEnvelope,
-  parseMatrix,
   pickMetricNames,
-  prometheusSdTargets,
   serviceMatcher,
   serviceQueries,
   upSignal,
-} from "../../src/integrations/prometheus.js";
+} from "../../src/integrations/prometheus-evidence.js";
+import { prometheusSdTargets } from "../../src/integrations/prometheus-sd.js";
 import type { StepContext } from "../../src/run/observer.js";
 import type { FaultStep } from "../../src/run/record.js";
 import { makeProfile } from "../support/profile-fixtures.js";

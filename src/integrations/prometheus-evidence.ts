@@ -1,147 +1,17 @@
 /**
- * Prometheus as an optional metrics source: its HTTP API (/api/v1/query, /api/v1/query_range, label
- * values) answered in the documented envelope {status, data: {resultType, result}}; per-service signals
- * around each fault from whatever the services themselves export (request rate, 5xx ratio, latency
- * p95, plus `up`), compared with the same steady-state rule as the embedded monitor; and the HTTP
- * service-discovery document (http_sd_configs) that points Prometheus at the services' /metrics.
+ * Per-service signals around each fault from whatever the services export to Prometheus (request rate,
+ * 5xx ratio, latency p95, plus `up`), compared with the same steady-state rule as the embedded monitor.
  *
  * Metric names are not assumed: they are looked up per service (label values of __name__) and
  * recognised by the common conventions (…_requests_total, …_duration_seconds_bucket).
  */
-import { z } from "zod";
-import type { ServiceProfile } from "../discovery/profile.js";
-import { LABELS } from "../docker/types.js";
 import type { FaultStep, RunRecord } from "../run/record.js";
-import { authorizationHeader, type PrometheusConfig } from "./config.js";
 import type { Point, SeriesMetric, ServiceEvidence, StepEvidence } from "./evidence.js";
 import { seriesSignal } from "./evidence.js";
 import { errorText } from "../errors.js";
 import { mapLimit } from "../util/concurrency.js";
-import { IntegrationHttpError, requestJson } from "./http.js";
-
-// ------------------------------------------------------------------ HTTP API
-
-const sample = z.tuple([z.number(), z.string()]);
-const vectorResult = z.array(z.object({ metric: z.record(z.string(), z.string()), value: sample }));
-const matrixResult = z.array(z.object({ metric: z.record(z.string(), z.string()), values: z.array(sample) }));
-const envelope = z.object({
-  status: z.enum(["success", "error"]),
-  data: z.unknown().optional(),
-  errorType: z.string().optional(),
-  error: z.string().optional(),
-  warnings: z.array(z.string()).optional(),
-});
-
-export interface InstantSample {
-  metric: Record<string, string>;
-  /** ms since epoch. */
-  at: number;
-  value: number;
-}
-
-export interface RangeSeries {
-  metric: Record<string, string>;
-  points: Point[];
-}
-
-/** The `data` of a Prometheus API answer, or a clear error for status "error" / an unexpected shape. */
-export function parseEnvelope(body: unknown): unknown {
-  const parsed = envelope.safeParse(body);
-  if (!parsed.success)
-    throw new IntegrationHttpError("prometheus", "answer is not a Prometheus API envelope");
-  if (parsed.data.status === "error")
-    throw new IntegrationHttpError(
-      "prometheus",
-      `${parsed.data.errorType ?? "error"}: ${parsed.data.error ?? "unknown error"}`,
-    );
-  return parsed.data.data;
-}
-
-export function parseVector(data: unknown): InstantSample[] {
-  const d = z.object({ resultType: z.literal("vector"), result: vectorResult }).safeParse(data);
-  if (!d.success) throw new IntegrationHttpError("prometheus", "expected a vector result");
-  return d.data.result.map((r) => ({ metric: r.metric, at: r.value[0] * 1000, value: Number(r.value[1]) }));
-}
-
-export function parseMatrix(data: unknown): RangeSeries[] {
-  const d = z.object({ resultType: z.literal("matrix"), result: matrixResult }).safeParse(data);
-  if (!d.success) throw new IntegrationHttpError("prometheus", "expected a matrix result");
-  return d.data.result.map((r) => ({
-    metric: r.metric,
-    // NaN (e.g. a quantile over no traffic) and ±Inf carry no steady state: dropped.
-    points: r.values
-      .map(([t, v]): Point => [Math.round(t * 1000), Number(v)])
-      .filter(([, v]) => Number.isFinite(v)),
-  }));
-}
-
-export class PrometheusClient {
-  constructor(private readonly config: Pick<PrometheusConfig, "url" | "auth" | "timeoutMs">) {}
-
-  private async get(path: string, params: [string, string][], signal?: AbortSignal): Promise<unknown> {
-    const url = new URL(`${this.config.url}${path}`);
-    for (const [k, v] of params) url.searchParams.append(k, v);
-    const body = await requestJson("prometheus", url, {
-      headers: authorizationHeader(this.config.auth),
-      timeoutMs: this.config.timeoutMs,
-      ...(signal ? { signal } : {}),
-    });
-    return parseEnvelope(body);
-  }
-
-  async query(expr: string, at?: number, signal?: AbortSignal): Promise<InstantSample[]> {
-    const params: [string, string][] = [["query", expr]];
-    if (at !== undefined) params.push(["time", seconds(at)]);
-    return parseVector(await this.get("/api/v1/query", params, signal));
-  }
-
-  async queryRange(
-    expr: string,
-    start: number,
-    end: number,
-    stepSeconds: number,
-    signal?: AbortSignal,
-  ): Promise<RangeSeries[]> {
-    const data = await this.get(
-      "/api/v1/query_range",
-      [
-        ["query", expr],
-        ["start", seconds(start)],
-        ["end", seconds(end)],
-        ["step", String(stepSeconds)],
-      ],
-      signal,
-    );
-    return parseMatrix(data);
-  }
-
-  /** Values of one label (e.g. __name__) among series matching `match`, within [start, end]. */
-  async labelValues(
-    label: string,
-    match: string[],
-    start?: number,
-    end?: number,
-    signal?: AbortSignal,
-  ): Promise<string[]> {
-    const params: [string, string][] = match.map((m) => ["match[]", m]);
-    if (start !== undefined) params.push(["start", seconds(start)]);
-    if (end !== undefined) params.push(["end", seconds(end)]);
-    const data = await this.get(`/api/v1/label/${encodeURIComponent(label)}/values`, params, signal);
-    return z.array(z.string()).parse(data);
-  }
-
-  /** Label names used by series matching `match`. */
-  async labelNames(match: string[], start?: number, end?: number, signal?: AbortSignal): Promise<string[]> {
-    const params: [string, string][] = match.map((m) => ["match[]", m]);
-    if (start !== undefined) params.push(["start", seconds(start)]);
-    if (end !== undefined) params.push(["end", seconds(end)]);
-    return z.array(z.string()).parse(await this.get("/api/v1/labels", params, signal));
-  }
-}
-
-function seconds(ms: number): string {
-  return (ms / 1000).toFixed(3);
-}
+import type { PrometheusConfig } from "./config.js";
+import type { PrometheusClient } from "./prometheus-client.js";
 
 // ------------------------------------------------------------------ queries per service
 
@@ -402,61 +272,4 @@ export function upSignal(
     },
     ...(next ? { recoveredAt: next[0] } : {}),
   };
-}
-
-// ------------------------------------------------------------------ HTTP service discovery
-
-/** One target group of Prometheus' http_sd_configs format. */
-export interface SdTargetGroup {
-  targets: string[];
-  labels: Record<string, string>;
-}
-
-export interface SdOptions {
-  /** Prefer an address on these networks (the ones Prometheus is attached to), in order. */
-  networks?: readonly string[];
-}
-
-/**
- * The http_sd_configs document for every discovered service whose metrics endpoint answered in the
- * Prometheus text format: one group per (service, path), addressed by container IP on a shared network.
- */
-export function prometheusSdTargets(
-  profiles: readonly ServiceProfile[],
-  options: SdOptions = {},
-): SdTargetGroup[] {
-  const groups: SdTargetGroup[] = [];
-  for (const p of profiles) {
-    if (p.labels[LABELS.owned] === "true") continue;
-    const ip = addressOf(p, options.networks ?? []);
-    if (!ip) continue;
-    const byPath = new Map<string, Set<number>>();
-    for (const e of p.endpoints) {
-      if (!e.prometheus) continue;
-      const ports = byPath.get(e.path) ?? new Set<number>();
-      ports.add(e.port);
-      byPath.set(e.path, ports);
-    }
-    for (const [path, ports] of [...byPath].sort(([a], [b]) => a.localeCompare(b))) {
-      const host = ip.includes(":") ? `[${ip}]` : ip;
-      groups.push({
-        targets: [...ports].sort((a, b) => a - b).map((port) => `${host}:${port}`),
-        labels: {
-          __metrics_path__: path,
-          service: p.id,
-          container: p.containerName,
-          ...(p.compose ? { compose_project: p.compose.project } : {}),
-        },
-      });
-    }
-  }
-  return groups;
-}
-
-function addressOf(p: ServiceProfile, preferred: readonly string[]): string | undefined {
-  for (const name of preferred) {
-    const n = p.networks.find((x) => x.name === name && x.ip);
-    if (n) return n.ip;
-  }
-  return p.networks.find((n) => n.ip)?.ip;
 }
