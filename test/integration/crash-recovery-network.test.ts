@@ -96,9 +96,10 @@ describe("crash recovery of network and stress faults", { timeout: 300_000 }, ()
   });
 
   test("SIGKILL and no faultline ever again: agent and stress helper undo the faults and remove themselves", async () => {
-    const durationMs = 4_000;
-    const latency = await injectOn("server", "latency", "4s", "--latency", "200ms");
-    const cpu = await injectOn("stressed", "cpu", "4s", "--load", "100");
+    // Long enough that both are still in effect when the kill lands, even on a loaded machine.
+    const durationMs = 8_000;
+    const latency = await injectOn("server", "latency", "8s", "--latency", "200ms");
+    const cpu = await injectOn("stressed", "cpu", "8s", "--load", "100");
     const killedAt = Date.now();
     await Promise.all([killHard(latency), killHard(cpu)]);
     assert.equal((await helpersFor(server)).length, 1);
