@@ -9,7 +9,7 @@ import cron, { type ScheduledTask } from "node-cron";
 import { errorText, InvalidInputError } from "../errors.js";
 import type { DependencyGraph } from "../graph/types.js";
 import { planExperiment, type ExcludedService, type PlanContainer } from "../run/plan.js";
-import type { FaultKind } from "../faults/kinds.js";
+import { MIN_FAULT_DURATION_MS, type FaultKind } from "../faults/kinds.js";
 import { log } from "../util/log.js";
 
 /** Options a kind cannot do without; the scheduler uses these unless told otherwise. */
@@ -73,7 +73,8 @@ export function pickChaosFault(input: PickInput): PickResult {
     graph: input.graph,
     kinds: input.kinds,
     options: Object.fromEntries(input.kinds.map((k) => [k, optionsForKind(k, input.kindOptions)])),
-    durationMs: 0,
+    // The plan only picks; the tick's own duration is checked when its fault is built.
+    durationMs: Math.max(...input.kinds.map((k) => MIN_FAULT_DURATION_MS[k])),
     recoveryWaitMs: 0,
     maxBlastRadius: input.maxBlastRadius,
     selfContainerId: input.selfContainerId,

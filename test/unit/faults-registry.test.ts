@@ -49,6 +49,26 @@ test("durations are checked for every family before it is asked", async () => {
   assert.deepEqual(calls, []);
 });
 
+test("each family's shortest duration is declared once and enforced for every kind", async () => {
+  const calls: string[] = [];
+  const registry = new FaultRegistry([
+    recordingFamily(["restart"], calls),
+    recordingFamily(["latency"], calls),
+    recordingFamily(["cpu"], calls),
+  ]);
+  await registry.create("restart", target, {}, 0, deps);
+  await assert.rejects(registry.create("latency", target, {}, 50, deps), /shorter than a latency fault/);
+  await registry.create("latency", target, {}, 100, deps);
+  // stress-ng counts whole seconds: 500 ms would run for 1 s.
+  await assert.rejects(registry.create("cpu", target, {}, 500, deps), (e: Error) => {
+    assert.ok(e instanceof InvalidInputError);
+    assert.match(e.hint ?? "", /at least --duration 1s/);
+    return true;
+  });
+  await registry.create("cpu", target, {}, 1000, deps);
+  assert.deepEqual(calls, ["create:restart", "create:latency", "create:cpu"]);
+});
+
 test("two families cannot claim one kind", () => {
   assert.throws(
     () => new FaultRegistry([recordingFamily(["stop"], []), recordingFamily(["stop"], [])]),

@@ -9,7 +9,7 @@ import type { FaultKind } from "../kinds.js";
 import type { Fault, FaultDeps, FaultFamily, JournalFaultEntry, ResolvedService } from "../fault.js";
 import { NetworkFault, revertNetwork } from "./fault.js";
 import type { NetworkKind } from "./options.js";
-import { NETWORK_KINDS, parseNetworkOptions, validateDuration } from "./options.js";
+import { NETWORK_KINDS, parseNetworkOptions } from "./options.js";
 
 export { NetworkFault, revertNetwork, DEADMAN_GRACE_MS } from "./fault.js";
 export { parseNetworkOptions, NETWORK_KINDS } from "./options.js";
@@ -61,7 +61,6 @@ export const networkFamily: FaultFamily = {
     deps: FaultDeps,
   ): Promise<Fault> {
     if (!isNetworkKind(kind)) throw new InvalidInputError(`"${kind}" is not a network fault`);
-    validateDuration(durationMs);
     const parsed = parseNetworkOptions(kind, options);
     const peerIps = await resolvePeers(target, parsed.peers, deps);
     const candidates =

@@ -49,8 +49,6 @@ export interface NetworkOptions {
   http?: HttpOptions;
 }
 
-export const MIN_DURATION_MS = 100;
-export const MAX_DURATION_MS = 24 * 3_600_000;
 const MAX_LATENCY_MS = 60_000;
 
 const RATE_UNITS: Record<string, number> = {
@@ -149,15 +147,6 @@ export function validateDnsName(name: string): string {
     );
   }
   return trimmed.toLowerCase();
-}
-
-export function validateDuration(durationMs: number): void {
-  if (!Number.isFinite(durationMs) || durationMs < MIN_DURATION_MS || durationMs > MAX_DURATION_MS) {
-    throw new InvalidInputError(
-      `fault duration ${durationMs} ms is out of range`,
-      `use between ${MIN_DURATION_MS} ms and 24 h`,
-    );
-  }
 }
 
 function parseHttpFault(o: z.output<(typeof schemas)["http"]>): NetworkOptions {

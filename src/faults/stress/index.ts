@@ -7,7 +7,6 @@ import type { DockerRuntime } from "../../docker/types.js";
 import { InvalidInputError } from "../../errors.js";
 import type { FaultKind } from "../kinds.js";
 import type { Fault, FaultDeps, FaultFamily, JournalFaultEntry, ResolvedService } from "../fault.js";
-import { validateDuration } from "../network/options.js";
 import { StressFault, revertStress } from "./fault.js";
 import type { StressKind } from "./options.js";
 import { STRESS_KINDS, parseStressOptions } from "./options.js";
@@ -31,7 +30,6 @@ export const stressFamily: FaultFamily = {
     _deps: FaultDeps,
   ): Promise<Fault> {
     if (!isStressKind(kind)) throw new InvalidInputError(`"${kind}" is not a stress fault`);
-    validateDuration(durationMs);
     const parsed = parseStressOptions(kind, options, durationMs);
     return new StressFault(
       kind,
