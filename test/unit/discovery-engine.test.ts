@@ -2,7 +2,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import type Docker from "dockerode";
-import { fromListing, parseDockerHost } from "../../src/docker/engine.js";
+import { parseDockerHost } from "../../src/docker/address.js";
+import { fromListing } from "../../src/docker/mappers.js";
 import { isFaultlineError } from "../../src/errors.js";
 
 describe("parseDockerHost", () => {
