@@ -35,9 +35,10 @@ import {
 import { isProcessStopped } from "./process-state.js";
 import type { WatchdogAction } from "./watchdog.js";
 import { WATCHDOG_GRACE_MS, watchdogSpec } from "./watchdog.js";
+import { FAULT_TIMEOUTS } from "./timeouts.js";
 
 /** Bound on the engine calls of one revert (unpause/start are quick; start may wait on the runtime). */
-const REVERT_TIMEOUT_MS = 30_000;
+const REVERT_TIMEOUT_MS = FAULT_TIMEOUTS.lifecycleRevertMs;
 
 /** What `undo` holds once the fault knows the state it is about to change. */
 export interface LifecycleUndo {
@@ -173,7 +174,7 @@ class LifecycleFault<K extends LifecycleKind> implements Fault {
   }
 
   private applyTimeoutMs(): number {
-    return this.stopTimeoutMs() + 30_000;
+    return this.stopTimeoutMs() + FAULT_TIMEOUTS.lifecycleApplyMarginMs;
   }
 
   private async apply(runtime: DockerRuntime): Promise<void> {

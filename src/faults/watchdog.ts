@@ -7,11 +7,12 @@
  */
 import type { HelperSpec } from "../docker/types.js";
 import { LABELS } from "../docker/types.js";
+import { FAULT_TIMEOUTS } from "./timeouts.js";
 
 export const WATCHDOG_IMAGE = process.env.FAULTLINE_BASE_IMAGE ?? "debian:bookworm-slim";
 
 /** How long after a fault's planned end the watchdog steps in: time for the normal revert to win. */
-export const WATCHDOG_GRACE_MS = 5_000;
+export const WATCHDOG_GRACE_MS = FAULT_TIMEOUTS.watchdogGraceMs;
 
 /** Attempts at the engine call, one second apart. */
 const WATCHDOG_TRIES = 10;

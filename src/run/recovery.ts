@@ -23,8 +23,9 @@ import { withTimeout } from "../util/time.js";
 import type { Journal, JournalOwner, JournalRecord, PendingFault } from "./journal.js";
 import { pendingFrom } from "./journal.js";
 import { isExcludedByLabel } from "./targeting.js";
+import { FAULT_TIMEOUTS } from "../faults/timeouts.js";
 
-const REVERT_TIMEOUT_MS = 60_000;
+const REVERT_TIMEOUT_MS = FAULT_TIMEOUTS.revertMs;
 /** Agents remove their tc/iptables rules on SIGTERM; this is how long they get before SIGKILL. */
 const HELPER_STOP_SECONDS = 5;
 /** Roles that hold a fault in place (probes are short-lived and removed by whoever ran them). */

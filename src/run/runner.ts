@@ -15,9 +15,10 @@ import type { RunObserver, ScenarioContext, StepContext } from "./observer.js";
 import type { ExperimentPlan, MethodProbe, PlannedStep } from "./plan.js";
 import type { FaultKind } from "../faults/kinds.js";
 import type { FaultStep, ProbeRecord, RunRecord } from "./record.js";
+import { FAULT_TIMEOUTS } from "../faults/timeouts.js";
 
 /** Upper bound on one revert, on top of each fault's own bound: a stuck engine must not hang the run. */
-export const DEFAULT_REVERT_TIMEOUT_MS = 60_000;
+export const DEFAULT_REVERT_TIMEOUT_MS = FAULT_TIMEOUTS.revertMs;
 const DEFAULT_POLL_MS = 250;
 /** How often a fault's target is looked at while the fault holds: a target that dies ends its fault early. */
 const TARGET_CHECK_MS = 1_000;

@@ -11,6 +11,7 @@ import { watchHelper } from "../helper-watch.js";
 import type { FlowReset, HttpPortsSpec, ProxySpec, SweepMarks, TcHandleClaim } from "./rules.js";
 import { FAULTLINE_MARKS } from "./rules.js";
 import { sleep } from "../../util/time.js";
+import { FAULT_TIMEOUTS } from "../timeouts.js";
 
 export interface AgentRunSpec {
   faultId: string;
@@ -49,14 +50,14 @@ export interface AgentLabels {
 }
 
 const POLL_MS = 40;
-const READY_TIMEOUT_MS = 15_000;
-const STOP_TIMEOUT_MS = 15_000;
-const FOLLOW_OPEN_TIMEOUT_MS = 2_000;
-const REMOVAL_TIMEOUT_MS = 10_000;
+const READY_TIMEOUT_MS = FAULT_TIMEOUTS.agentReadyMs;
+const STOP_TIMEOUT_MS = FAULT_TIMEOUTS.agentStopMs;
+const FOLLOW_OPEN_TIMEOUT_MS = FAULT_TIMEOUTS.agentFollowOpenMs;
+const REMOVAL_TIMEOUT_MS = FAULT_TIMEOUTS.agentRemovalMs;
 /** How long a one-shot cleanup agent may run before it is killed. */
-export const CLEANUP_TIMEOUT_MS = 30_000;
+export const CLEANUP_TIMEOUT_MS = FAULT_TIMEOUTS.cleanupAgentMs;
 /** Slack beyond its timeout before another faultline's expiry sweep may treat a cleanup agent as stale. */
-const CLEANUP_DEADLINE_SLACK_MS = 10_000;
+const CLEANUP_DEADLINE_SLACK_MS = FAULT_TIMEOUTS.cleanupAgentSlackMs;
 
 /** The helper spec of an agent in `targetId`'s network namespace (pure; unit-tested). */
 export function agentHelperSpec(

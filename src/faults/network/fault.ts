@@ -17,9 +17,10 @@ import { describeHttpSelection } from "./http-options.js";
 import type { DnsMode, NetworkOptions } from "./options.js";
 import type { RulePlan } from "./rules.js";
 import { buildRulePlan, chainPrefix, faultMarks } from "./rules.js";
+import { FAULT_TIMEOUTS } from "../timeouts.js";
 
 /** The agent outlives the planned end by this much before reverting on its own (faultline reverts first). */
-export const DEADMAN_GRACE_MS = 5_000;
+export const DEADMAN_GRACE_MS = FAULT_TIMEOUTS.deadmanGraceMs;
 
 /** What the journal's `undo` holds for a network fault. */
 export interface NetworkUndo {

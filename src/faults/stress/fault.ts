@@ -13,9 +13,10 @@ import type { Fault, FaultContext, FaultTarget, JournalFaultEntry } from "../fau
 import { watchHelper } from "../helper-watch.js";
 import type { StressOptions } from "./options.js";
 import { stressArgs, stressPlacement, type CgroupLayout } from "./placement.js";
+import { FAULT_TIMEOUTS } from "../timeouts.js";
 
-const STARTUP_CHECK_MS = 400;
-const STOP_GRACE_MS = 5_000;
+const STARTUP_CHECK_MS = FAULT_TIMEOUTS.stressStartupCheckMs;
+const STOP_GRACE_MS = FAULT_TIMEOUTS.stressStopGraceMs;
 
 export function describeStress(o: StressOptions, service: string): string {
   const span = formatDuration(o.timeoutMs);
