@@ -16,7 +16,7 @@ import { classifyLogLines, type LogVerdict } from "./log-classifier.js";
 import { extractLogMentions } from "./log-mentions.js";
 import { nmapVerdict, runNmap } from "./nmap.js";
 import { identifyPort } from "./probes/runner.js";
-import { collectSockets, type SocketReading, type SocketSource } from "./sockets/collect.js";
+import { collectSocketsEach, type SocketReading, type SocketSource } from "./sockets/collect.js";
 
 export interface DiscoveryOptions {
   /** Run `nmap -sV` (agent image) on ports no probe recognised. */
@@ -125,7 +125,8 @@ export async function discoverServices(
   if (!containers.length) return [];
 
   const knownHosts = new Set(containers.flatMap(namesOf));
-  const sockets = await collectSockets(runtime, containers, {
+  // Each container is profiled as soon as its own socket table is read, while the kernel walks the rest.
+  const sockets = collectSocketsEach(runtime, containers, {
     source: o.socketSource ?? "auto",
     helperImage: o.helperImage,
     helperTimeoutMs: o.helperTimeoutMs,
@@ -134,11 +135,16 @@ export async function discoverServices(
     onProgress: progress,
     signal: o.signal,
   });
-  progress(`socket tables read in ${Date.now() - started} ms`);
+  void Promise.all(sockets.values()).then(() => progress(`socket tables read in ${Date.now() - started} ms`));
 
   const ids = uniqueIds(containers);
   const profiles = await mapLimit(containers, o.concurrency, async (c) => {
-    const reading = sockets.get(c.id) ?? { via: "none" as const, listening: [], connections: [], notes: [] };
+    const reading = (await sockets.get(c.id)) ?? {
+      via: "none" as const,
+      listening: [],
+      connections: [],
+      notes: [],
+    };
     try {
       const profile = await profileContainer(runtime, c, ids.get(c.id) ?? c.name, reading, knownHosts, o);
       progress(`${profile.id}: ${profile.classification.kind} (${profile.classification.confidence})`);

@@ -46,27 +46,78 @@ export async function collectSockets(
   containers: ContainerInfo[],
   options: CollectSocketsOptions,
 ): Promise<Map<string, SocketReading>> {
+  const each = collectSocketsEach(runtime, containers, options);
   const readings = new Map<string, SocketReading>();
+  for (const [id, reading] of each) readings.set(id, await reading);
+  return readings;
+}
+
+/**
+ * The same readings, one promise per container, each settling as soon as that container's table is
+ * read: a caller can profile the first containers while the kernel still walks the others' tables
+ * (each walk costs milliseconds of kernel time whatever the namespace holds). Containers the host's
+ * /proc cannot show wait for the one batched fallback. The promises never reject.
+ */
+export function collectSocketsEach(
+  runtime: DockerRuntime,
+  containers: ContainerInfo[],
+  options: CollectSocketsOptions,
+): Map<string, Promise<SocketReading>> {
   const running = containers.filter((c) => c.state === "running" && c.pid > 0);
+  const useHost = options.source === "auto" || options.source === "host";
+  const host = new Map(
+    running.map((c) => [
+      c.id,
+      useHost ? readHostProcTables(c.pid, c.id).catch(() => undefined) : Promise.resolve(undefined),
+    ]),
+  );
+  const fallback = (async () => {
+    const settled = await Promise.all(running.map(async (c) => [c, await host.get(c.id)!] as const));
+    const pending = settled.filter(([, tables]) => !tables).map(([c]) => c);
+    return pending.length ? collectFallback(runtime, pending, options) : new Map<string, SocketReading>();
+  })();
+  const readings = new Map<string, Promise<SocketReading>>();
   for (const c of containers) {
-    if (!running.includes(c))
-      readings.set(c.id, {
-        via: "none",
-        listening: [],
-        connections: [],
-        notes: [`not running (${c.state}): no socket table`],
-      });
-  }
-  let pending = running;
-  if (options.source === "auto" || options.source === "host") {
-    const host = await Promise.all(
-      pending.map(async (c) => [c, await readHostProcTables(c.pid, c.id)] as const),
+    if (!running.includes(c)) {
+      readings.set(
+        c.id,
+        Promise.resolve({
+          via: "none",
+          listening: [],
+          connections: [],
+          notes: [`not running (${c.state}): no socket table`],
+        }),
+      );
+      continue;
+    }
+    readings.set(
+      c.id,
+      host.get(c.id)!.then(async (tables) => {
+        if (tables) return fromTables(tables, "host-proc");
+        return (
+          (await fallback).get(c.id) ?? {
+            via: "none",
+            listening: [],
+            connections: [],
+            notes: ["socket table unreadable"],
+          }
+        );
+      }),
     );
-    for (const [c, tables] of host) if (tables) readings.set(c.id, fromTables(tables, "host-proc"));
-    pending = pending.filter((c) => !readings.has(c.id));
   }
+  return readings;
+}
+
+/** One helper container for every namespace the host's /proc cannot show, else a connect scan. */
+async function collectFallback(
+  runtime: DockerRuntime,
+  containers: ContainerInfo[],
+  options: CollectSocketsOptions,
+): Promise<Map<string, SocketReading>> {
+  const readings = new Map<string, SocketReading>();
+  let pending = containers;
   const helperNotes: string[] = [];
-  if (pending.length && (options.source === "auto" || options.source === "helper")) {
+  if (options.source === "auto" || options.source === "helper") {
     options.onProgress?.(
       `reading socket tables of ${pending.length} container(s) through one helper container`,
     );

@@ -41,21 +41,33 @@ const TCP_LISTEN = 0x0a;
  * addresses (::ffff:a.b.c.d) come back as plain IPv4, since that is what peers see.
  */
 export function parseHexAddress(hex: string, littleEndian = true): string {
+  const key = littleEndian ? hex : `be:${hex}`;
+  const known = decodedAddresses.get(key);
+  if (known !== undefined) return known;
   const clean = hex.trim();
-  if (!/^[0-9A-Fa-f]+$/.test(clean) || (clean.length !== 8 && clean.length !== 32)) {
+  if ((clean.length !== 8 && clean.length !== 32) || !/^[0-9A-Fa-f]+$/.test(clean)) {
     throw new Error(`not a /proc/net address: "${hex}"`);
   }
-  const bytes: number[] = [];
+  const bytes = new Array<number>(clean.length / 2);
   for (let w = 0; w < clean.length; w += 8) {
-    const word = clean.slice(w, w + 8);
-    const group = [0, 2, 4, 6].map((i) => parseInt(word.slice(i, i + 2), 16));
-    bytes.push(...(littleEndian ? group.reverse() : group));
+    for (let i = 0; i < 4; i++) {
+      bytes[w / 2 + (littleEndian ? 3 - i : i)] = parseInt(clean.slice(w + 2 * i, w + 2 * i + 2), 16);
+    }
   }
-  if (bytes.length === 4) return bytes.join(".");
-  const isV4Mapped = bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
-  if (isV4Mapped) return bytes.slice(12).join(".");
-  return formatIPv6(bytes);
+  let text: string;
+  if (bytes.length === 4) text = bytes.join(".");
+  else if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff)
+    text = bytes.slice(12).join(".");
+  else text = formatIPv6(bytes);
+  // A namespace's table repeats the same few addresses in every line (its own IP, a peer's, time-wait
+  // entries by the hundred on a busy server): decoding each once keeps parsing off the critical path.
+  if (decodedAddresses.size >= MAX_DECODED_ADDRESSES) decodedAddresses.clear();
+  decodedAddresses.set(key, text);
+  return text;
 }
+
+const MAX_DECODED_ADDRESSES = 4096;
+const decodedAddresses = new Map<string, string>();
 
 /** RFC 5952 text form: lower case, longest run (>= 2) of zero groups shortened to "::". */
 export function formatIPv6(bytes: number[]): string {
