@@ -1,97 +1,17 @@
 /**
- * Chaos-Monkey mode: on every cron tick, one fault on one service, unless a fault is already in effect.
- * Targets come in the dependency graph's test order (most depended-on first) round after round, so
- * successive ticks work through the stack the way an experiment would; the kind is drawn at random
- * (seeded, so a test can predict it) from the allowed kinds. Exclusions and the blast-radius cap are the
- * planner's (`planExperiment`), so the scheduler can never pick what `faultline run` would refuse.
+ * Chaos-Monkey mode: on every cron tick, at most one fault on one service. What may be faulted and the
+ * draw itself are pure (chaos-targets.ts: seeded, so `--seed` replays a schedule); exclusions and the
+ * blast-radius cap are the planner's, so the scheduler can never pick what `faultline run` would refuse.
  */
 import cron, { type ScheduledTask } from "node-cron";
 import { errorText, InvalidInputError } from "../errors.js";
 import type { DependencyGraph } from "../graph/types.js";
-import { planExperiment, type ExcludedService, type PlanContainer } from "../run/plan.js";
-import { MIN_FAULT_DURATION_MS, type FaultKind } from "../faults/kinds.js";
+import type { PlanContainer } from "../run/plan.js";
+import type { FaultKind } from "../faults/kinds.js";
+import { pickChaosFault, type TargetWeighting } from "./chaos-targets.js";
 import { log } from "../util/log.js";
 
-/** Options a kind cannot do without; the scheduler uses these unless told otherwise. */
-export const CHAOS_KIND_DEFAULTS: Partial<Record<FaultKind, Record<string, unknown>>> = {
-  latency: { latency: "200ms", jitter: "20ms" },
-  loss: { loss: 20 },
-  bandwidth: { rate: "1mbit" },
-  http: { status: 503, percent: 50 },
-};
-
-/** Kind defaults overlaid with the user's options. */
-export function optionsForKind(
-  kind: FaultKind,
-  overrides: Partial<Record<FaultKind, Record<string, unknown>>> = {},
-): Record<string, unknown> {
-  return { ...(CHAOS_KIND_DEFAULTS[kind] ?? {}), ...(overrides[kind] ?? {}) };
-}
-
-/** mulberry32: a small seeded generator in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export interface PickInput {
-  containers: readonly PlanContainer[];
-  graph?: DependencyGraph;
-  kinds: readonly FaultKind[];
-  maxBlastRadius?: number;
-  selfContainerId?: string;
-  /** Per-kind options over CHAOS_KIND_DEFAULTS; the planner fills in what depends on the target. */
-  kindOptions?: Partial<Record<FaultKind, Record<string, unknown>>>;
-  /** Services already faulted in the current round. */
-  visited: ReadonlySet<string>;
-  /** Why this tick must not inject (a fault in effect, an experiment), if it must not. */
-  busy?: string;
-  rng: () => number;
-}
-
-export type PickResult =
-  | {
-      pick: { service: string; kind: FaultKind; options: Record<string, unknown> };
-      /** The round's visited set after this pick (a new round starts when every service had its turn). */
-      visited: Set<string>;
-      excluded: ExcludedService[];
-    }
-  | { skip: string; excluded: ExcludedService[] };
-
-/** Which fault this tick injects, or why none (pure). */
-export function pickChaosFault(input: PickInput): PickResult {
-  if (input.busy) return { skip: input.busy, excluded: [] };
-  if (!input.kinds.length) return { skip: "no fault kinds allowed", excluded: [] };
-  const plan = planExperiment({
-    containers: input.containers,
-    graph: input.graph,
-    kinds: input.kinds,
-    options: Object.fromEntries(input.kinds.map((k) => [k, optionsForKind(k, input.kindOptions)])),
-    // The plan only picks; the tick's own duration is checked when its fault is built.
-    durationMs: Math.max(...input.kinds.map((k) => MIN_FAULT_DURATION_MS[k])),
-    recoveryWaitMs: 0,
-    maxBlastRadius: input.maxBlastRadius,
-    selfContainerId: input.selfContainerId,
-  });
-  if (!plan.order.length) {
-    return { skip: "no service in scope may be faulted", excluded: plan.excluded };
-  }
-  const fresh = plan.order.filter((s) => !input.visited.has(s));
-  const newRound = fresh.length === 0;
-  const service = (newRound ? plan.order : fresh)[0]!;
-  const kind = input.kinds[Math.min(input.kinds.length - 1, Math.floor(input.rng() * input.kinds.length))]!;
-  const visited = new Set(newRound ? [] : input.visited);
-  visited.add(service);
-  const step = plan.steps.find((s) => s.service === service && s.kind === kind);
-  const options = step?.options ?? optionsForKind(kind, input.kindOptions);
-  return { pick: { service, kind, options }, visited, excluded: plan.excluded };
-}
+export { CHAOS_KIND_DEFAULTS, optionsForKind, seededRandom } from "./chaos-targets.js";
 
 export function assertCronExpression(expression: string): string {
   if (!cron.validate(expression)) {
@@ -119,6 +39,8 @@ export interface ChaosSchedulerDeps {
   graph(): Promise<DependencyGraph | undefined>;
   /** Why nothing may be injected now, if so. */
   busy(): string | undefined;
+  /** Services with a fault in effect (not drawn again). */
+  inEffect?(): ReadonlySet<string>;
   /** `options`: the kind's options as the planner completed them for this service. */
   inject(service: string, kind: FaultKind, options: Record<string, unknown>): Promise<{ id: string }>;
 }
@@ -130,6 +52,11 @@ export interface ChaosSchedulerOptions {
   selfContainerId?: string;
   /** Per-kind options over CHAOS_KIND_DEFAULTS. */
   kindOptions?: Partial<Record<FaultKind, Record<string, unknown>>>;
+  /** Services never faulted by the schedule. */
+  exclude?: readonly string[];
+  /** Kinds allowed per service (over the `faultline.kinds` label). */
+  allowedKinds?: Readonly<Record<string, readonly FaultKind[]>>;
+  weighting?: TargetWeighting;
   rng?: () => number;
   /** Tick reports kept for GET /api/schedule. */
   keep?: number;
@@ -137,7 +64,6 @@ export interface ChaosSchedulerOptions {
 
 export class ChaosScheduler {
   private task?: ScheduledTask;
-  private visited = new Set<string>();
   private readonly rng: () => number;
   private readonly reports: TickReport[] = [];
   private ticking?: Promise<TickReport>;
@@ -194,7 +120,7 @@ export class ChaosScheduler {
     try {
       const busy = this.deps.busy();
       const result = busy
-        ? pickChaosFault({ containers: [], kinds: [], visited: this.visited, busy, rng: this.rng })
+        ? pickChaosFault({ containers: [], kinds: [], busy, rng: this.rng })
         : pickChaosFault({
             containers: await this.deps.containers(),
             graph: await this.deps.graph(),
@@ -202,13 +128,15 @@ export class ChaosScheduler {
             maxBlastRadius: this.options.maxBlastRadius,
             selfContainerId: this.options.selfContainerId,
             kindOptions: this.options.kindOptions,
-            visited: this.visited,
+            exclude: this.options.exclude,
+            allowedKinds: this.options.allowedKinds,
+            weighting: this.options.weighting,
+            inEffect: this.deps.inEffect?.(),
             rng: this.rng,
           });
       if ("skip" in result) {
         report = { at, outcome: "skipped", reason: result.skip };
       } else {
-        this.visited = result.visited;
         const { service, kind, options } = result.pick;
         try {
           const fault = await this.deps.inject(service, kind, options);

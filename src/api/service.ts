@@ -26,7 +26,7 @@ import {
 import { FaultManager, type FaultView } from "./faults.js";
 import { ServeMetrics } from "./metrics.js";
 import type { ExperimentBody, InjectFaultBody } from "./schemas.js";
-import { ChaosScheduler, type TickReport } from "./scheduler.js";
+import { ChaosScheduler, type ChaosSchedulerOptions, type TickReport } from "./scheduler.js";
 
 export interface ServicesView {
   discoveredAt?: string;
@@ -77,6 +77,8 @@ export interface ChaosServiceOptions {
   };
   /** Cron expression for Chaos-Monkey mode; none: faults only on request. */
   schedule?: string;
+  /** The schedule's guardrails and draw on top of the planner's. */
+  monkey?: Pick<ChaosSchedulerOptions, "exclude" | "allowedKinds" | "weighting">;
   rng?: () => number;
   selfContainerId?: string;
   /** Integrations (annotations, exporters): told about every fault and run. */
@@ -141,6 +143,7 @@ export class ChaosService implements ApiService {
           graph: async () => (await this.discovery.current()).graph,
           busy: () =>
             this.experiments.blockReason() ?? (this.faults.busy() ? "a fault is in effect" : undefined),
+          inEffect: () => this.faults.inEffectServices(),
           inject: (service, kind, planned) =>
             this.faults.inject(
               {
@@ -158,6 +161,7 @@ export class ChaosService implements ApiService {
           maxBlastRadius: options.defaults.maxBlastRadius,
           selfContainerId: options.selfContainerId,
           kindOptions: options.defaults.kindOptions,
+          ...options.monkey,
           rng: options.rng,
         },
       );

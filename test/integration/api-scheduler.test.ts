@@ -1,7 +1,7 @@
 /**
  * Chaos-Monkey mode end to end: a schedule that ticks every second against small labelled containers.
- * Faults are injected one at a time (ticks are skipped while one is in effect), go through the services
- * in graph order, never touch the excluded container, and nothing is left once the service shuts down.
+ * Faults are injected one at a time (ticks are skipped while one is in effect), are drawn from the
+ * eligible services, never touch the excluded container, and nothing is left once the service shuts down.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -78,11 +78,8 @@ describe("chaos scheduler on real containers", { timeout: 120_000 }, () => {
 
     const ticks = service.schedule()!.ticks.reverse();
     const injected = ticks.filter((t) => t.outcome === "injected");
-    // No edges between them: the order falls back to alphabetical, one round after another.
-    assert.deepEqual(
-      injected.slice(0, 2).map((t) => `${t.kind} ${t.service}`),
-      ["pause alpha", "pause beta"],
-    );
+    // Drawn at random (seeded) from the eligible set: alpha and beta, never vault.
+    for (const t of injected) assert.ok(["pause alpha", "pause beta"].includes(`${t.kind} ${t.service}`));
     assert.ok(
       ticks.some((t) => t.outcome === "skipped" && /in effect/.test(t.reason ?? "")),
       `expected a tick skipped while a fault was in effect: ${JSON.stringify(ticks)}`,

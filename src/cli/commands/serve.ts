@@ -10,6 +10,7 @@ import { ChaosService } from "../../api/service.js";
 import { createApp } from "../../api/app.js";
 import { assertListenAllowed, assertReadToken, READ_TOKEN_NAMES, resolveApiToken } from "../../api/auth.js";
 import { assertCronExpression, seededRandom } from "../../api/scheduler.js";
+import { parseAllowedKinds, parseWeighting } from "../../api/chaos-targets.js";
 import { closeServer, listen, parseListen } from "../../api/server.js";
 import type { ContainerSelector, DockerRuntime } from "../../docker/types.js";
 import { defaultRegistry } from "../../faults/registry.js";
@@ -43,6 +44,9 @@ interface ServeOptions extends ScopeOptions {
   out: string;
   option: string[];
   seed?: string;
+  exclude: string[];
+  allow: string[];
+  weighting: string;
   stateDir?: string;
   apiTokenFile?: string;
   apiReadTokenFile?: string;
@@ -107,7 +111,19 @@ export function serveCommand(): Command {
       collect,
       [],
     )
-    .option("--seed <n>", "seed the scheduler's random choices (same seed, same kinds)")
+    .option("--seed <n>", "seed the scheduler's random choices (same seed, same targets and kinds)")
+    .option("--exclude <service>", "never fault this service on schedule (repeatable)", collect, [])
+    .option(
+      "--allow <service=kinds>",
+      "only these kinds on this service on schedule, e.g. db=pause,latency (repeatable; else its faultline.kinds label)",
+      collect,
+      [],
+    )
+    .option(
+      "--weighting <how>",
+      "scheduled targets: uniform, or depended-on (more often the more services call it)",
+      env("FAULTLINE_WEIGHTING") ?? "uniform",
+    )
     .action(async (options: ServeOptions) => {
       await serve(options);
     });
@@ -128,6 +144,11 @@ async function serve(options: ServeOptions): Promise<void> {
       : undefined;
   const schedule = options.schedule ? assertCronExpression(options.schedule) : undefined;
   const seed = options.seed !== undefined ? parseInteger(options.seed, "--seed") : undefined;
+  const monkey = {
+    exclude: options.exclude,
+    allowedKinds: parseAllowedKinds(options.allow, kinds),
+    weighting: parseWeighting(options.weighting),
+  };
   const address = parseListen(options.listen);
   const apiToken = resolveApiToken({
     envToken: env("FAULTLINE_API_TOKEN"),
@@ -162,6 +183,7 @@ async function serve(options: ServeOptions): Promise<void> {
     outDir: resolve(options.out),
     defaults: { kinds, durationMs, baselineMs, recoveryWaitMs, maxBlastRadius, kindOptions },
     schedule,
+    monkey,
     rng: seed !== undefined ? seededRandom(seed) : undefined,
     selfContainerId,
     observers: integrations.observers,
