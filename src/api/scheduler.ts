@@ -9,6 +9,14 @@ import type { DependencyGraph } from "../graph/types.js";
 import type { PlanContainer } from "../run/plan.js";
 import type { FaultKind } from "../faults/kinds.js";
 import { pickChaosFault, type TargetWeighting } from "./chaos-targets.js";
+import {
+  injectedToday,
+  PACING_HISTORY_MS,
+  pacingVerdict,
+  windowState,
+  type PacingRules,
+  type WindowState,
+} from "./chaos-window.js";
 import { log } from "../util/log.js";
 
 export { CHAOS_KIND_DEFAULTS, optionsForKind, seededRandom } from "./chaos-targets.js";
@@ -37,10 +45,10 @@ export interface ChaosSchedulerDeps {
   containers(): Promise<PlanContainer[]>;
   /** The dependency graph to order by (the latest discovery). */
   graph(): Promise<DependencyGraph | undefined>;
-  /** Why nothing may be injected now, if so. */
+  /** Why nothing may be injected now (an experiment is running), if so. */
   busy(): string | undefined;
-  /** Services with a fault in effect (not drawn again). */
-  inEffect?(): ReadonlySet<string>;
+  /** Services with a fault in effect, whoever started it (not drawn again; counted for maxConcurrent). */
+  inEffect(): ReadonlySet<string>;
   /** `options`: the kind's options as the planner completed them for this service. */
   inject(service: string, kind: FaultKind, options: Record<string, unknown>): Promise<{ id: string }>;
 }
@@ -57,16 +65,47 @@ export interface ChaosSchedulerOptions {
   /** Kinds allowed per service (over the `faultline.kinds` label). */
   allowedKinds?: Readonly<Record<string, readonly FaultKind[]>>;
   weighting?: TargetWeighting;
+  /** Windows, gap, concurrency and daily cap; none: one fault at a time, any time. */
+  pacing?: PacingRules;
+  /** Starts paused (a halt before a restart, or the user's choice). */
+  paused?: boolean;
   rng?: () => number;
+  /** The clock the pacing rules read (tests fix it). */
+  now?: () => Date;
   /** Tick reports kept for GET /api/schedule. */
   keep?: number;
+}
+
+export interface ScheduleStatus {
+  schedule: string;
+  kinds: readonly FaultKind[];
+  /** Ticking (started and not stopped); a paused schedule still ticks but injects nothing. */
+  running: boolean;
+  paused: boolean;
+  pausedReason?: string;
+  nextTick?: string;
+  window: WindowState;
+  pacing: {
+    minGapMs?: number;
+    maxConcurrent: number;
+    dailyCap?: number;
+    injectedToday: number;
+    inEffect: number;
+  };
+  /** The latest injected faults, newest first. */
+  lastFaults: TickReport[];
+  ticks: TickReport[];
 }
 
 export class ChaosScheduler {
   private task?: ScheduledTask;
   private readonly rng: () => number;
+  private readonly now: () => Date;
+  private readonly pacing: PacingRules;
   private readonly reports: TickReport[] = [];
+  private injectedAt: Date[] = [];
   private ticking?: Promise<TickReport>;
+  private pausedReason?: string;
 
   constructor(
     private readonly deps: ChaosSchedulerDeps,
@@ -74,6 +113,9 @@ export class ChaosScheduler {
   ) {
     assertCronExpression(options.schedule);
     this.rng = options.rng ?? Math.random;
+    this.now = options.now ?? (() => new Date());
+    this.pacing = options.pacing ?? { windows: [] };
+    if (options.paused) this.pausedReason = "started paused";
   }
 
   start(): void {
@@ -97,12 +139,43 @@ export class ChaosScheduler {
     await this.ticking?.catch(() => undefined);
   }
 
-  status(): { schedule: string; kinds: readonly FaultKind[]; running: boolean; ticks: TickReport[] } {
+  /** No injection until resumed; a tick under way finishes first, so after this no new fault starts. */
+  async pause(reason = "paused through the API"): Promise<void> {
+    this.pausedReason ??= reason;
+    await this.ticking?.catch(() => undefined);
+    log.info({ reason }, "chaos schedule paused");
+  }
+
+  resume(): void {
+    if (this.pausedReason) log.info("chaos schedule resumed");
+    this.pausedReason = undefined;
+  }
+
+  get paused(): boolean {
+    return this.pausedReason !== undefined;
+  }
+
+  status(): ScheduleStatus {
+    const now = this.now();
+    const ticks = [...this.reports].reverse();
+    const next = this.task?.getNextRun();
     return {
       schedule: this.options.schedule,
       kinds: this.options.kinds,
       running: this.task !== undefined,
-      ticks: [...this.reports].reverse(),
+      paused: this.paused,
+      ...(this.pausedReason ? { pausedReason: this.pausedReason } : {}),
+      ...(next ? { nextTick: next.toISOString() } : {}),
+      window: windowState(this.pacing.windows, now),
+      pacing: {
+        ...(this.pacing.minGapMs !== undefined ? { minGapMs: this.pacing.minGapMs } : {}),
+        maxConcurrent: this.pacing.maxConcurrent ?? 1,
+        ...(this.pacing.dailyCap !== undefined ? { dailyCap: this.pacing.dailyCap } : {}),
+        injectedToday: injectedToday(this.pacing, { now, inEffect: 0, injectedAt: this.injectedAt }),
+        inEffect: this.deps.inEffect().size,
+      },
+      lastFaults: ticks.filter((t) => t.outcome === "injected").slice(0, 10),
+      ticks,
     };
   }
 
@@ -114,11 +187,22 @@ export class ChaosScheduler {
     return this.ticking;
   }
 
+  /** Why this tick must not inject, if so: paused, an experiment, the pacing rules. */
+  private holdReason(now: Date, inEffect: ReadonlySet<string>): string | undefined {
+    if (this.pausedReason) return `the schedule is paused (${this.pausedReason})`;
+    const busy = this.deps.busy();
+    if (busy) return busy;
+    const verdict = pacingVerdict(this.pacing, { now, inEffect: inEffect.size, injectedAt: this.injectedAt });
+    return verdict.allowed ? undefined : verdict.reason;
+  }
+
   private async tick(): Promise<TickReport> {
-    const at = new Date().toISOString();
+    const now = this.now();
+    const at = now.toISOString();
     let report: TickReport;
     try {
-      const busy = this.deps.busy();
+      const inEffect = this.deps.inEffect();
+      const busy = this.holdReason(now, inEffect);
       const result = busy
         ? pickChaosFault({ containers: [], kinds: [], busy, rng: this.rng })
         : pickChaosFault({
@@ -131,14 +215,18 @@ export class ChaosScheduler {
             exclude: this.options.exclude,
             allowedKinds: this.options.allowedKinds,
             weighting: this.options.weighting,
-            inEffect: this.deps.inEffect?.(),
+            inEffect,
             rng: this.rng,
           });
       if ("skip" in result) {
         report = { at, outcome: "skipped", reason: result.skip };
+      } else if (this.pausedReason) {
+        // Paused (or halted) while this tick read the stack: nothing new starts.
+        report = { at, outcome: "skipped", reason: `the schedule is paused (${this.pausedReason})` };
       } else {
         const { service, kind, options } = result.pick;
         try {
+          this.recordInjection(now);
           const fault = await this.deps.inject(service, kind, options);
           report = { at, outcome: "injected", service, kind, faultId: fault.id };
         } catch (e) {
@@ -153,5 +241,11 @@ export class ChaosScheduler {
     const level = report.outcome === "failed" ? "warn" : report.outcome === "injected" ? "info" : "debug";
     log[level]({ ...report }, "chaos tick");
     return report;
+  }
+
+  /** Counted when tried, so a fault that failed to inject still spaces and caps the next ones. */
+  private recordInjection(now: Date): void {
+    this.injectedAt = this.injectedAt.filter((d) => now.getTime() - d.getTime() < PACING_HISTORY_MS);
+    this.injectedAt.push(now);
   }
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { assertCronExpression } from "../../src/api/scheduler.js";
+import { assertCronExpression, ChaosScheduler } from "../../src/api/scheduler.js";
+import { parseWindow } from "../../src/api/chaos-window.js";
 import {
   eligibleTargets,
   inDegrees,
@@ -226,5 +227,72 @@ describe("chaos scheduler: picking one fault per tick", () => {
     assert.equal(assertCronExpression("*/5 * * * *"), "*/5 * * * *");
     assert.equal(assertCronExpression("* * * * * *"), "* * * * * *");
     assert.throws(() => assertCronExpression("every minute"), /not a cron expression/);
+  });
+});
+
+describe("chaos scheduler: ticks held by pause and pacing (fixed clock)", () => {
+  function scheduler(now: { t: Date }, pacing: ConstructorParameters<typeof ChaosScheduler>[1]["pacing"]) {
+    const inEffect = new Set<string>();
+    const injected: string[] = [];
+    const s = new ChaosScheduler(
+      {
+        containers: () => Promise.resolve(containers),
+        graph: () => Promise.resolve(shopGraph()),
+        busy: () => undefined,
+        inEffect: () => inEffect,
+        inject: (service) => {
+          injected.push(service);
+          return Promise.resolve({ id: `f${injected.length}` });
+        },
+      },
+      { schedule: "* * * * *", kinds: ["pause"], pacing, rng: seededRandom(1), now: () => now.t },
+    );
+    return { s, injected };
+  }
+
+  test("daily cap and minimum gap hold ticks; the status shows window, pacing and last faults", async () => {
+    const now = { t: new Date("2026-01-09T08:30:00Z") };
+    const { s, injected } = scheduler(now, {
+      windows: [parseWindow("Mon-Fri 09:00-17:00 Europe/Rome")],
+      minGapMs: 60_000,
+      maxConcurrent: 5,
+      dailyCap: 2,
+    });
+    assert.equal((await s.tickOnce()).outcome, "injected");
+    now.t = new Date("2026-01-09T08:30:30Z");
+    assert.match((await s.tickOnce()).reason ?? "", /between faults/);
+    now.t = new Date("2026-01-09T08:32:00Z");
+    assert.equal((await s.tickOnce()).outcome, "injected");
+    now.t = new Date("2026-01-09T09:00:00Z");
+    assert.match((await s.tickOnce()).reason ?? "", /daily cap is reached \(2 of 2 today\)/);
+    now.t = new Date("2026-01-10T09:00:00Z");
+    assert.match((await s.tickOnce()).reason ?? "", /outside the allowed window/);
+    assert.equal(injected.length, 2);
+    const status = s.status();
+    assert.equal(status.window.open, false);
+    assert.equal(status.window.windows[0]!.localTime, "Sat 10:00 Europe/Rome");
+    assert.deepEqual(status.pacing, {
+      minGapMs: 60_000,
+      maxConcurrent: 5,
+      dailyCap: 2,
+      injectedToday: 0,
+      inEffect: 0,
+    });
+    assert.deepEqual(
+      status.lastFaults.map((t) => t.faultId),
+      ["f2", "f1"],
+    );
+  });
+
+  test("paused: ticks inject nothing until resumed", async () => {
+    const now = { t: new Date("2026-01-09T08:30:00Z") };
+    const { s, injected } = scheduler(now, { windows: [] });
+    await s.pause("testing");
+    assert.equal(s.status().paused, true);
+    assert.match((await s.tickOnce()).reason ?? "", /paused \(testing\)/);
+    s.resume();
+    assert.equal((await s.tickOnce()).outcome, "injected");
+    assert.equal(injected.length, 1);
+    assert.equal(s.status().paused, false);
   });
 });
