@@ -102,4 +102,32 @@ describe("chaos scheduler on real containers", { timeout: 120_000 }, () => {
     const metrics = (await service.metrics()).body;
     assert.match(metrics, /faultline_discovery_duration_seconds_count [1-9]/);
   });
+
+  test("halt: pauses the schedule and reverts every fault in effect at once", async () => {
+    const halting = new ChaosService({
+      runtime: await openRuntime(),
+      journal: new Journal(stateDir),
+      registry: defaultRegistry(),
+      selector: { project },
+      outDir: join(stateDir, "reports-halt"),
+      defaults: { kinds: ["pause"], durationMs: 60_000, recoveryWaitMs: 0 },
+      // Never fires during the test: the faults come from the API.
+      schedule: "0 0 1 1 *",
+      discoverOnStart: false,
+    });
+    service = halting;
+    await halting.start();
+    for (const t of targets) await halting.injectFault({ target: t.service, kind: "pause", options: {} });
+    for (const t of targets) assert.equal((await state(t.id)).paused, true);
+    const report = await halting.halt("test halt");
+    assert.equal(report.paused, true);
+    assert.deepEqual(report.reverted.map((f) => f.target).sort(), targets.map((t) => t.service).sort());
+    assert.deepEqual(report.failed, []);
+    for (const t of targets) assert.equal((await state(t.id)).paused, false);
+    assert.equal(halting.schedule()!.paused, true);
+    assert.match((await halting.scheduler!.tickOnce()).reason ?? "", /paused/);
+    assert.deepEqual(halting.listFaults().active, []);
+    assert.deepEqual(await new Journal(stateDir).pendingFaults(), []);
+    await halting.shutdown("test done");
+  });
 });
