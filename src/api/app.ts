@@ -134,12 +134,25 @@ export function createApp(service: ApiService, options: AppOptions = {}): expres
     res.json(schedule ?? { running: false, hint: "start faultline serve with --schedule" });
   });
 
+  app.post("/api/schedule/pause", async (_req, res) => {
+    res.json(await service.pauseSchedule());
+  });
+
+  app.post("/api/schedule/resume", (_req, res) => {
+    res.json(service.resumeSchedule());
+  });
+
+  // The big red button: the schedule paused and every fault in scope reverted, whoever started it.
+  app.post("/api/halt", async (_req, res) => {
+    res.json(await service.halt("halted through the API"));
+  });
+
   app.use((req, res) => {
     res.status(404).json({
       error: {
         code: "NOT_FOUND",
         message: `no route ${req.method} ${req.path}`,
-        hint: "see GET /healthz, /api/services, /api/graph, /api/faults, /api/experiments, /metrics",
+        hint: "see GET /healthz, /api/services, /api/graph, /api/faults, /api/experiments, /api/schedule, /metrics",
       },
     });
   });

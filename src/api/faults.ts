@@ -73,6 +73,11 @@ export class FaultManager {
     return this.active.size > 0 || this.busyTargets.size > 0;
   }
 
+  /** Services with a fault in effect or being set up, whoever started it. */
+  inEffectServices(): Set<string> {
+    return new Set([...this.active].map((t) => t.service));
+  }
+
   /**
    * Validates, injects and returns once the fault is in effect; its revert is scheduled after the
    * duration. Throws InvalidInputError (bad kind/options), TargetNotFoundError, TargetExcludedError,

@@ -1,97 +1,25 @@
 /**
- * Chaos-Monkey mode: on every cron tick, one fault on one service, unless a fault is already in effect.
- * Targets come in the dependency graph's test order (most depended-on first) round after round, so
- * successive ticks work through the stack the way an experiment would; the kind is drawn at random
- * (seeded, so a test can predict it) from the allowed kinds. Exclusions and the blast-radius cap are the
- * planner's (`planExperiment`), so the scheduler can never pick what `faultline run` would refuse.
+ * Chaos-Monkey mode: on every cron tick, at most one fault on one service. What may be faulted and the
+ * draw itself are pure (chaos-targets.ts: seeded, so `--seed` replays a schedule); exclusions and the
+ * blast-radius cap are the planner's, so the scheduler can never pick what `faultline run` would refuse.
  */
 import cron, { type ScheduledTask } from "node-cron";
 import { errorText, InvalidInputError } from "../errors.js";
 import type { DependencyGraph } from "../graph/types.js";
-import { planExperiment, type ExcludedService, type PlanContainer } from "../run/plan.js";
-import { MIN_FAULT_DURATION_MS, type FaultKind } from "../faults/kinds.js";
+import type { PlanContainer } from "../run/plan.js";
+import type { FaultKind } from "../faults/kinds.js";
+import { pickChaosFault, type TargetWeighting } from "./chaos-targets.js";
+import {
+  injectedToday,
+  PACING_HISTORY_MS,
+  pacingVerdict,
+  windowState,
+  type PacingRules,
+  type WindowState,
+} from "./chaos-window.js";
 import { log } from "../util/log.js";
 
-/** Options a kind cannot do without; the scheduler uses these unless told otherwise. */
-export const CHAOS_KIND_DEFAULTS: Partial<Record<FaultKind, Record<string, unknown>>> = {
-  latency: { latency: "200ms", jitter: "20ms" },
-  loss: { loss: 20 },
-  bandwidth: { rate: "1mbit" },
-  http: { status: 503, percent: 50 },
-};
-
-/** Kind defaults overlaid with the user's options. */
-export function optionsForKind(
-  kind: FaultKind,
-  overrides: Partial<Record<FaultKind, Record<string, unknown>>> = {},
-): Record<string, unknown> {
-  return { ...(CHAOS_KIND_DEFAULTS[kind] ?? {}), ...(overrides[kind] ?? {}) };
-}
-
-/** mulberry32: a small seeded generator in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export interface PickInput {
-  containers: readonly PlanContainer[];
-  graph?: DependencyGraph;
-  kinds: readonly FaultKind[];
-  maxBlastRadius?: number;
-  selfContainerId?: string;
-  /** Per-kind options over CHAOS_KIND_DEFAULTS; the planner fills in what depends on the target. */
-  kindOptions?: Partial<Record<FaultKind, Record<string, unknown>>>;
-  /** Services already faulted in the current round. */
-  visited: ReadonlySet<string>;
-  /** Why this tick must not inject (a fault in effect, an experiment), if it must not. */
-  busy?: string;
-  rng: () => number;
-}
-
-export type PickResult =
-  | {
-      pick: { service: string; kind: FaultKind; options: Record<string, unknown> };
-      /** The round's visited set after this pick (a new round starts when every service had its turn). */
-      visited: Set<string>;
-      excluded: ExcludedService[];
-    }
-  | { skip: string; excluded: ExcludedService[] };
-
-/** Which fault this tick injects, or why none (pure). */
-export function pickChaosFault(input: PickInput): PickResult {
-  if (input.busy) return { skip: input.busy, excluded: [] };
-  if (!input.kinds.length) return { skip: "no fault kinds allowed", excluded: [] };
-  const plan = planExperiment({
-    containers: input.containers,
-    graph: input.graph,
-    kinds: input.kinds,
-    options: Object.fromEntries(input.kinds.map((k) => [k, optionsForKind(k, input.kindOptions)])),
-    // The plan only picks; the tick's own duration is checked when its fault is built.
-    durationMs: Math.max(...input.kinds.map((k) => MIN_FAULT_DURATION_MS[k])),
-    recoveryWaitMs: 0,
-    maxBlastRadius: input.maxBlastRadius,
-    selfContainerId: input.selfContainerId,
-  });
-  if (!plan.order.length) {
-    return { skip: "no service in scope may be faulted", excluded: plan.excluded };
-  }
-  const fresh = plan.order.filter((s) => !input.visited.has(s));
-  const newRound = fresh.length === 0;
-  const service = (newRound ? plan.order : fresh)[0]!;
-  const kind = input.kinds[Math.min(input.kinds.length - 1, Math.floor(input.rng() * input.kinds.length))]!;
-  const visited = new Set(newRound ? [] : input.visited);
-  visited.add(service);
-  const step = plan.steps.find((s) => s.service === service && s.kind === kind);
-  const options = step?.options ?? optionsForKind(kind, input.kindOptions);
-  return { pick: { service, kind, options }, visited, excluded: plan.excluded };
-}
+export { CHAOS_KIND_DEFAULTS, optionsForKind, seededRandom } from "./chaos-targets.js";
 
 export function assertCronExpression(expression: string): string {
   if (!cron.validate(expression)) {
@@ -117,8 +45,10 @@ export interface ChaosSchedulerDeps {
   containers(): Promise<PlanContainer[]>;
   /** The dependency graph to order by (the latest discovery). */
   graph(): Promise<DependencyGraph | undefined>;
-  /** Why nothing may be injected now, if so. */
+  /** Why nothing may be injected now (an experiment is running), if so. */
   busy(): string | undefined;
+  /** Services with a fault in effect, whoever started it (not drawn again; counted for maxConcurrent). */
+  inEffect(): ReadonlySet<string>;
   /** `options`: the kind's options as the planner completed them for this service. */
   inject(service: string, kind: FaultKind, options: Record<string, unknown>): Promise<{ id: string }>;
 }
@@ -130,17 +60,52 @@ export interface ChaosSchedulerOptions {
   selfContainerId?: string;
   /** Per-kind options over CHAOS_KIND_DEFAULTS. */
   kindOptions?: Partial<Record<FaultKind, Record<string, unknown>>>;
+  /** Services never faulted by the schedule. */
+  exclude?: readonly string[];
+  /** Kinds allowed per service (over the `faultline.kinds` label). */
+  allowedKinds?: Readonly<Record<string, readonly FaultKind[]>>;
+  weighting?: TargetWeighting;
+  /** Windows, gap, concurrency and daily cap; none: one fault at a time, any time. */
+  pacing?: PacingRules;
+  /** Starts paused (a halt before a restart, or the user's choice). */
+  paused?: boolean;
   rng?: () => number;
+  /** The clock the pacing rules read (tests fix it). */
+  now?: () => Date;
   /** Tick reports kept for GET /api/schedule. */
   keep?: number;
 }
 
+export interface ScheduleStatus {
+  schedule: string;
+  kinds: readonly FaultKind[];
+  /** Ticking (started and not stopped); a paused schedule still ticks but injects nothing. */
+  running: boolean;
+  paused: boolean;
+  pausedReason?: string;
+  nextTick?: string;
+  window: WindowState;
+  pacing: {
+    minGapMs?: number;
+    maxConcurrent: number;
+    dailyCap?: number;
+    injectedToday: number;
+    inEffect: number;
+  };
+  /** The latest injected faults, newest first. */
+  lastFaults: TickReport[];
+  ticks: TickReport[];
+}
+
 export class ChaosScheduler {
   private task?: ScheduledTask;
-  private visited = new Set<string>();
   private readonly rng: () => number;
+  private readonly now: () => Date;
+  private readonly pacing: PacingRules;
   private readonly reports: TickReport[] = [];
+  private injectedAt: Date[] = [];
   private ticking?: Promise<TickReport>;
+  private pausedReason?: string;
 
   constructor(
     private readonly deps: ChaosSchedulerDeps,
@@ -148,6 +113,9 @@ export class ChaosScheduler {
   ) {
     assertCronExpression(options.schedule);
     this.rng = options.rng ?? Math.random;
+    this.now = options.now ?? (() => new Date());
+    this.pacing = options.pacing ?? { windows: [] };
+    if (options.paused) this.pausedReason = "started paused";
   }
 
   start(): void {
@@ -171,12 +139,43 @@ export class ChaosScheduler {
     await this.ticking?.catch(() => undefined);
   }
 
-  status(): { schedule: string; kinds: readonly FaultKind[]; running: boolean; ticks: TickReport[] } {
+  /** No injection until resumed; a tick under way finishes first, so after this no new fault starts. */
+  async pause(reason = "paused through the API"): Promise<void> {
+    this.pausedReason ??= reason;
+    await this.ticking?.catch(() => undefined);
+    log.info({ reason }, "chaos schedule paused");
+  }
+
+  resume(): void {
+    if (this.pausedReason) log.info("chaos schedule resumed");
+    this.pausedReason = undefined;
+  }
+
+  get paused(): boolean {
+    return this.pausedReason !== undefined;
+  }
+
+  status(): ScheduleStatus {
+    const now = this.now();
+    const ticks = [...this.reports].reverse();
+    const next = this.task?.getNextRun();
     return {
       schedule: this.options.schedule,
       kinds: this.options.kinds,
       running: this.task !== undefined,
-      ticks: [...this.reports].reverse(),
+      paused: this.paused,
+      ...(this.pausedReason ? { pausedReason: this.pausedReason } : {}),
+      ...(next ? { nextTick: next.toISOString() } : {}),
+      window: windowState(this.pacing.windows, now),
+      pacing: {
+        ...(this.pacing.minGapMs !== undefined ? { minGapMs: this.pacing.minGapMs } : {}),
+        maxConcurrent: this.pacing.maxConcurrent ?? 1,
+        ...(this.pacing.dailyCap !== undefined ? { dailyCap: this.pacing.dailyCap } : {}),
+        injectedToday: injectedToday(this.pacing, { now, inEffect: 0, injectedAt: this.injectedAt }),
+        inEffect: this.deps.inEffect().size,
+      },
+      lastFaults: ticks.filter((t) => t.outcome === "injected").slice(0, 10),
+      ticks,
     };
   }
 
@@ -188,13 +187,24 @@ export class ChaosScheduler {
     return this.ticking;
   }
 
+  /** Why this tick must not inject, if so: paused, an experiment, the pacing rules. */
+  private holdReason(now: Date, inEffect: ReadonlySet<string>): string | undefined {
+    if (this.pausedReason) return `the schedule is paused (${this.pausedReason})`;
+    const busy = this.deps.busy();
+    if (busy) return busy;
+    const verdict = pacingVerdict(this.pacing, { now, inEffect: inEffect.size, injectedAt: this.injectedAt });
+    return verdict.allowed ? undefined : verdict.reason;
+  }
+
   private async tick(): Promise<TickReport> {
-    const at = new Date().toISOString();
+    const now = this.now();
+    const at = now.toISOString();
     let report: TickReport;
     try {
-      const busy = this.deps.busy();
+      const inEffect = this.deps.inEffect();
+      const busy = this.holdReason(now, inEffect);
       const result = busy
-        ? pickChaosFault({ containers: [], kinds: [], visited: this.visited, busy, rng: this.rng })
+        ? pickChaosFault({ containers: [], kinds: [], busy, rng: this.rng })
         : pickChaosFault({
             containers: await this.deps.containers(),
             graph: await this.deps.graph(),
@@ -202,15 +212,21 @@ export class ChaosScheduler {
             maxBlastRadius: this.options.maxBlastRadius,
             selfContainerId: this.options.selfContainerId,
             kindOptions: this.options.kindOptions,
-            visited: this.visited,
+            exclude: this.options.exclude,
+            allowedKinds: this.options.allowedKinds,
+            weighting: this.options.weighting,
+            inEffect,
             rng: this.rng,
           });
       if ("skip" in result) {
         report = { at, outcome: "skipped", reason: result.skip };
+      } else if (this.pausedReason) {
+        // Paused (or halted) while this tick read the stack: nothing new starts.
+        report = { at, outcome: "skipped", reason: `the schedule is paused (${this.pausedReason})` };
       } else {
-        this.visited = result.visited;
         const { service, kind, options } = result.pick;
         try {
+          this.recordInjection(now);
           const fault = await this.deps.inject(service, kind, options);
           report = { at, outcome: "injected", service, kind, faultId: fault.id };
         } catch (e) {
@@ -225,5 +241,11 @@ export class ChaosScheduler {
     const level = report.outcome === "failed" ? "warn" : report.outcome === "injected" ? "info" : "debug";
     log[level]({ ...report }, "chaos tick");
     return report;
+  }
+
+  /** Counted when tried, so a fault that failed to inject still spaces and caps the next ones. */
+  private recordInjection(now: Date): void {
+    this.injectedAt = this.injectedAt.filter((d) => now.getTime() - d.getTime() < PACING_HISTORY_MS);
+    this.injectedAt.push(now);
   }
 }

@@ -26,7 +26,8 @@ import {
 import { FaultManager, type FaultView } from "./faults.js";
 import { ServeMetrics } from "./metrics.js";
 import type { ExperimentBody, InjectFaultBody } from "./schemas.js";
-import { ChaosScheduler, type TickReport } from "./scheduler.js";
+import { ChaosScheduler, type ChaosSchedulerOptions, type ScheduleStatus } from "./scheduler.js";
+import { ConflictError } from "./errors.js";
 
 export interface ServicesView {
   discoveredAt?: string;
@@ -34,11 +35,17 @@ export interface ServicesView {
   services: ServiceProfile[];
 }
 
-export interface ScheduleView {
-  schedule: string;
-  kinds: readonly FaultKind[];
-  running: boolean;
-  ticks: TickReport[];
+export type ScheduleView = ScheduleStatus;
+
+/** What a halt did: the schedule paused, and every fault in scope reverted, whoever started it. */
+export interface HaltReport {
+  paused: boolean;
+  /** Faults this service ran (API, scheduler, experiments), reverted. */
+  reverted: FaultView[];
+  /** Faults another faultline (a CLI `inject` or `run`) journalled in scope, reverted from the journal. */
+  revertedFromJournal: { faultId: string; kind: string; target: string }[];
+  failed: { faultId: string; error: string }[];
+  durationMs: number;
 }
 
 /** Everything the HTTP layer needs. Methods throw typed errors (src/errors.ts, src/api/errors.ts). */
@@ -59,6 +66,10 @@ export interface ApiService {
   cancelExperiment(id: string): Promise<ExperimentView>;
   experimentReport(id: string, format: "html" | "json"): string;
   schedule(): ScheduleView | undefined;
+  pauseSchedule(): Promise<ScheduleView>;
+  resumeSchedule(): ScheduleView;
+  /** Pauses the schedule and reverts every fault in scope, in every mode. */
+  halt(reason?: string): Promise<HaltReport>;
   metrics(): Promise<{ contentType: string; body: string }>;
   /** Prometheus http_sd_configs targets: the discovered services whose metrics endpoint answered. */
   prometheusTargets(): Promise<SdTargetGroup[]>;
@@ -77,6 +88,11 @@ export interface ChaosServiceOptions {
   };
   /** Cron expression for Chaos-Monkey mode; none: faults only on request. */
   schedule?: string;
+  /** The schedule's guardrails, pacing and draw on top of the planner's. */
+  monkey?: Pick<
+    ChaosSchedulerOptions,
+    "exclude" | "allowedKinds" | "weighting" | "pacing" | "paused" | "now"
+  >;
   rng?: () => number;
   selfContainerId?: string;
   /** Integrations (annotations, exporters): told about every fault and run. */
@@ -139,8 +155,8 @@ export class ChaosService implements ApiService {
         {
           containers: () => this.resolver.containers(),
           graph: async () => (await this.discovery.current()).graph,
-          busy: () =>
-            this.experiments.blockReason() ?? (this.faults.busy() ? "a fault is in effect" : undefined),
+          busy: () => this.experiments.blockReason(),
+          inEffect: () => this.faults.inEffectServices(),
           inject: (service, kind, planned) =>
             this.faults.inject(
               {
@@ -158,6 +174,7 @@ export class ChaosService implements ApiService {
           maxBlastRadius: options.defaults.maxBlastRadius,
           selfContainerId: options.selfContainerId,
           kindOptions: options.defaults.kindOptions,
+          ...options.monkey,
           rng: options.rng,
         },
       );
@@ -276,6 +293,76 @@ export class ChaosService implements ApiService {
 
   schedule(): ScheduleView | undefined {
     return this.scheduler?.status();
+  }
+
+  async pauseSchedule(): Promise<ScheduleView> {
+    const scheduler = this.requireScheduler();
+    await scheduler.pause();
+    return scheduler.status();
+  }
+
+  resumeSchedule(): ScheduleView {
+    const scheduler = this.requireScheduler();
+    scheduler.resume();
+    return scheduler.status();
+  }
+
+  /**
+   * Pause first (no new scheduled fault), then revert what this service runs — experiments cancelled,
+   * every fault aborted at once — then what other faultline processes journalled in scope, through the
+   * same recovery path as `faultline revert`.
+   */
+  async halt(reason = "halted"): Promise<HaltReport> {
+    const started = Date.now();
+    await this.scheduler?.pause(reason);
+    const before = new Set(this.faults.list().active.map((f) => f.id));
+    await Promise.all([this.experiments.cancelAll(reason), this.faults.revertAll(reason)]);
+    const reverted = this.faults.list().recent.filter((f) => before.has(f.id));
+    const { selector } = this.options;
+    const recovery = await recover({
+      runtime: this.options.runtime,
+      journal: this.options.journal,
+      registry: this.options.registry,
+      // Faults of live processes only within a compose project: a label scope cannot bound the sweep.
+      ...(selector.project ? { explicit: true, project: selector.project } : {}),
+      scope: selector,
+    });
+    const report: HaltReport = {
+      paused: this.scheduler?.paused ?? false,
+      reverted,
+      revertedFromJournal: recovery.reverted.map((e) => ({
+        faultId: e.faultId,
+        kind: e.kind,
+        target: e.target.service,
+      })),
+      failed: [
+        ...reverted
+          .filter(
+            (f) =>
+              f.outcome?.status === "revert-failed" ||
+              (f.outcome?.status === "aborted" && !f.outcome.reverted),
+          )
+          .map((f) => ({ faultId: f.id, error: f.errors.join("; ") || "not reverted" })),
+        ...recovery.failed.map((f) => ({ faultId: f.entry.faultId, error: f.error })),
+      ],
+      durationMs: Date.now() - started,
+    };
+    log.info(
+      {
+        reverted: report.reverted.length,
+        fromJournal: report.revertedFromJournal.length,
+        ms: report.durationMs,
+      },
+      "halt",
+    );
+    return report;
+  }
+
+  private requireScheduler(): ChaosScheduler {
+    if (!this.scheduler) {
+      throw new ConflictError("no chaos schedule is configured", "start faultline serve with --schedule");
+    }
+    return this.scheduler;
   }
 
   async prometheusTargets(): Promise<SdTargetGroup[]> {

@@ -14,6 +14,8 @@ export const LABELS = {
   deadline: "faultline.deadline",
   /** Set by users on containers faultline must never touch. */
   exclude: "faultline.exclude",
+  /** Set by users: the only fault kinds the Chaos-Monkey may put on this container ("pause,latency"). */
+  kinds: "faultline.kinds",
 } as const;
 
 export const COMPOSE_LABELS = {

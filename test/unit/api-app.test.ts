@@ -96,6 +96,17 @@ const fake: ApiService = {
     throw new UnknownIdError(`no experiment "${id}"`);
   },
   schedule: () => undefined,
+  pauseSchedule: async () => {
+    calls.push({ method: "pauseSchedule", args: [] });
+    throw new ConflictError("no chaos schedule is configured", "start faultline serve with --schedule");
+  },
+  resumeSchedule: () => {
+    throw new ConflictError("no chaos schedule is configured", "start faultline serve with --schedule");
+  },
+  halt: async (reason) => {
+    calls.push({ method: "halt", args: [reason] });
+    return { paused: false, reverted: [], revertedFromJournal: [], failed: [], durationMs: 3 };
+  },
   metrics: async () => ({ contentType: "text/plain; version=0.0.4", body: "faultline_x 1\n" }),
   prometheusTargets: async () => [],
 };
@@ -178,6 +189,20 @@ describe("POST /api/experiments takes an experiment document", () => {
 });
 
 describe("API app", () => {
+  test("POST /api/halt reaches the service; pause without a schedule is a 409 saying how to get one", async () => {
+    calls.length = 0;
+    const halt = await call("POST", "/api/halt");
+    assert.equal(halt.status, 200);
+    assert.equal(halt.json.durationMs, 3);
+    const pause = await call("POST", "/api/schedule/pause");
+    assert.equal(pause.status, 409);
+    assert.match(pause.json.error.hint, /--schedule/);
+    assert.deepEqual(
+      calls.map((c) => c.method),
+      ["halt", "pauseSchedule"],
+    );
+  });
+
   test("POST /api/faults: 202 with the fault, durations parsed", async () => {
     calls.length = 0;
     const r = await call("POST", "/api/faults", { target: "api", kind: "pause", duration: "2s" });
@@ -319,6 +344,9 @@ describe("API token", () => {
     ["GET", "/api/services"],
     ["GET", "/api/graph"],
     ["GET", "/api/schedule"],
+    ["POST", "/api/schedule/pause"],
+    ["POST", "/api/schedule/resume"],
+    ["POST", "/api/halt"],
     // Not exactly an open path: express would route it to /metrics, so it needs the token too.
     ["GET", "/METRICS"],
     ["GET", "/api/nothing"],

@@ -53,6 +53,21 @@ describe("CLI bad input and missing engine", { concurrency: true }, () => {
     );
   });
 
+  test("serve: bad cron, bad window, unknown time zone, bad --allow: exit 2 before the engine", async () => {
+    const serve = (...args: string[]) => cli(["serve", "--project", "p", ...args], noEngine);
+    assertOneLineFailure(await serve("--schedule", "every minute"), /not a cron expression/);
+    assertOneLineFailure(
+      await serve("--schedule", "* * * * *", "--window", "weekdays"),
+      /--window "weekdays"/,
+    );
+    assertOneLineFailure(
+      await serve("--schedule", "* * * * *", "--window", "Mon-Fri 09:00-17:00 Europe/Atlantis"),
+      /"Europe\/Atlantis" is not a known time zone/,
+    );
+    assertOneLineFailure(await serve("--allow", "db=stop"), /not one of the schedule's kinds/);
+    assertOneLineFailure(await serve("--max-concurrent", "0"), /--max-concurrent must be at least 1/);
+  });
+
   test("unknown order", async () => {
     assertOneLineFailure(
       await cli(["graph", "--order", "sideways"], noEngine),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { pickChaosFault, seededRandom } from "../../src/api/scheduler.js";
+import { pickChaosFault, seededRandom } from "../../src/api/chaos-targets.js";
 import { parseNetworkOptions } from "../../src/faults/network/options.js";
 import type { DependencyGraph } from "../../src/graph/types.js";
 import { planExperiment, servesOthers, withPlannedDefaults } from "../../src/run/plan.js";
@@ -88,7 +88,7 @@ describe("planned network faults on servers make their clients feel them", () =>
       graph,
       kinds: ["latency"],
       kindOptions: { latency: { latency: "300ms" } },
-      visited: new Set(),
+      exclude: graph.order.filter((s) => s !== "db"),
       rng: seededRandom(3),
     });
     assert.ok("pick" in r);
@@ -98,7 +98,7 @@ describe("planned network faults on servers make their clients feel them", () =>
       containers,
       graph,
       kinds: ["latency"],
-      visited: new Set(["db", "metrics"]),
+      exclude: graph.order.filter((s) => s !== "web"),
       rng: seededRandom(3),
     });
     assert.ok("pick" in client);

@@ -10,6 +10,9 @@ import { ChaosService } from "../../api/service.js";
 import { createApp } from "../../api/app.js";
 import { assertListenAllowed, assertReadToken, READ_TOKEN_NAMES, resolveApiToken } from "../../api/auth.js";
 import { assertCronExpression, seededRandom } from "../../api/scheduler.js";
+import { parseAllowedKinds, parseWeighting } from "../../api/chaos-targets.js";
+import { parseWindow, type PacingRules } from "../../api/chaos-window.js";
+import { InvalidInputError } from "../../errors.js";
 import { closeServer, listen, parseListen } from "../../api/server.js";
 import type { ContainerSelector, DockerRuntime } from "../../docker/types.js";
 import { defaultRegistry } from "../../faults/registry.js";
@@ -43,6 +46,14 @@ interface ServeOptions extends ScopeOptions {
   out: string;
   option: string[];
   seed?: string;
+  exclude: string[];
+  allow: string[];
+  weighting: string;
+  window: string[];
+  minGap?: string;
+  maxConcurrent: string;
+  dailyCap?: string;
+  paused?: boolean;
   stateDir?: string;
   apiTokenFile?: string;
   apiReadTokenFile?: string;
@@ -107,7 +118,37 @@ export function serveCommand(): Command {
       collect,
       [],
     )
-    .option("--seed <n>", "seed the scheduler's random choices (same seed, same kinds)")
+    .option("--seed <n>", "seed the scheduler's random choices (same seed, same targets and kinds)")
+    .option("--exclude <service>", "never fault this service on schedule (repeatable)", collect, [])
+    .option(
+      "--allow <service=kinds>",
+      "only these kinds on this service on schedule, e.g. db=pause,latency (repeatable; else its faultline.kinds label)",
+      collect,
+      [],
+    )
+    .option(
+      "--weighting <how>",
+      "scheduled targets: uniform, or depended-on (more often the more services call it)",
+      env("FAULTLINE_WEIGHTING") ?? "uniform",
+    )
+    .option(
+      "--window <days hours zone>",
+      'scheduled faults only then, e.g. "Mon-Fri 09:00-17:00 Europe/Rome" (repeatable: open when any is)',
+      collect,
+      env("FAULTLINE_WINDOW") ? [env("FAULTLINE_WINDOW")!] : [],
+    )
+    .option("--min-gap <duration>", "at least this long between scheduled faults", env("FAULTLINE_MIN_GAP"))
+    .option(
+      "--max-concurrent <n>",
+      "no scheduled fault while n faults (any source) are in effect",
+      env("FAULTLINE_MAX_CONCURRENT") ?? "1",
+    )
+    .option(
+      "--daily-cap <n>",
+      "at most n scheduled faults a day (the window's time zone)",
+      env("FAULTLINE_DAILY_CAP"),
+    )
+    .option("--paused", "start with the schedule paused (resume with POST /api/schedule/resume)")
     .action(async (options: ServeOptions) => {
       await serve(options);
     });
@@ -128,6 +169,13 @@ async function serve(options: ServeOptions): Promise<void> {
       : undefined;
   const schedule = options.schedule ? assertCronExpression(options.schedule) : undefined;
   const seed = options.seed !== undefined ? parseInteger(options.seed, "--seed") : undefined;
+  const monkey = {
+    exclude: options.exclude,
+    allowedKinds: parseAllowedKinds(options.allow, kinds),
+    weighting: parseWeighting(options.weighting),
+    pacing: parsePacing(options),
+    paused: options.paused ?? false,
+  };
   const address = parseListen(options.listen);
   const apiToken = resolveApiToken({
     envToken: env("FAULTLINE_API_TOKEN"),
@@ -162,6 +210,7 @@ async function serve(options: ServeOptions): Promise<void> {
     outDir: resolve(options.out),
     defaults: { kinds, durationMs, baselineMs, recoveryWaitMs, maxBlastRadius, kindOptions },
     schedule,
+    monkey,
     rng: seed !== undefined ? seededRandom(seed) : undefined,
     selfContainerId,
     observers: integrations.observers,
@@ -205,6 +254,20 @@ async function serve(options: ServeOptions): Promise<void> {
   guard.dispose();
   // A signal ended the service: that is the normal way to stop it.
   process.exitCode = 0;
+}
+
+/** The schedule's windows, gap, concurrency and daily cap, checked before anything starts. */
+function parsePacing(options: ServeOptions): PacingRules {
+  const maxConcurrent = parseInteger(options.maxConcurrent, "--max-concurrent");
+  if (maxConcurrent < 1) {
+    throw new InvalidInputError("--max-concurrent must be at least 1", "use --paused to inject nothing");
+  }
+  return {
+    windows: options.window.map(parseWindow),
+    ...(options.minGap !== undefined ? { minGapMs: parseDuration(options.minGap, "--min-gap") } : {}),
+    maxConcurrent,
+    ...(options.dailyCap !== undefined ? { dailyCap: parseInteger(options.dailyCap, "--daily-cap") } : {}),
+  };
 }
 
 /** Without --project/--label, a faultline inside a compose stack serves that stack. */
