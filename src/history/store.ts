@@ -11,7 +11,9 @@ import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import type { Severity } from "../analysis/types.js";
+import { errorText } from "../errors.js";
 import type { ReportFiles } from "../report/write.js";
+import { log } from "../util/log.js";
 import {
   SEVERITY_ORDER,
   type HistoryEnd,
@@ -135,7 +137,7 @@ export class HistoryStore implements RunHistory {
         `UPDATE runs SET ended_at = @endedAt, status = @status, reason = @reason, severity = @severity,
            severity_rank = @rank, verdict_held = @held, verdict_summary = @verdictSummary, impacted = @impacted,
            report_html = @html, report_json = @json, report_markdown = @markdown,
-           targets = COALESCE(@targets, targets), kinds = COALESCE(@kinds, kinds)
+           targets = COALESCE(@targets, targets), kinds = COALESCE(@kinds, kinds), title = COALESCE(@title, title)
          WHERE id = @id`,
       )
       .run({
@@ -153,6 +155,7 @@ export class HistoryStore implements RunHistory {
         markdown: end.reports?.markdown ?? null,
         targets: end.targets ? JSON.stringify(end.targets) : null,
         kinds: end.kinds ? JSON.stringify(end.kinds) : null,
+        title: end.title ?? null,
       });
     this.prune();
   }
@@ -283,6 +286,23 @@ export class HistoryStore implements RunHistory {
       CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
       PRAGMA user_version = ${SCHEMA_VERSION};
     `);
+  }
+}
+
+/**
+ * The state dir's history with the runs of faultlines that are gone closed as interrupted; undefined
+ * (with a warning) when it cannot be opened: a run is not refused for want of its record.
+ */
+export function openHistory(stateDir: string, retention?: Retention): HistoryStore | undefined {
+  try {
+    const store = HistoryStore.inStateDir(stateDir, retention);
+    const interrupted = store.closeInterrupted();
+    if (interrupted.length)
+      log.info({ runs: interrupted }, "closed runs left open by a faultline that stopped as interrupted");
+    return store;
+  } catch (e) {
+    log.warn({ err: e, stateDir }, `run history unavailable: ${errorText(e)}`);
+    return undefined;
   }
 }
 

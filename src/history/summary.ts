@@ -45,12 +45,15 @@ export interface HistoryEnd {
   verdict?: { held: boolean; summary: string };
   impacted: ImpactedSummary[];
   reports?: ReportFiles;
+  /** An experiment document's title (known once its verdict is). */
+  title?: string;
   /** What a target list learned only while running (a scenario's steps). */
   targets?: string[];
   kinds?: string[];
 }
 
-export interface HistoryRun extends HistoryStart, Partial<Omit<HistoryEnd, "status" | "targets" | "kinds">> {
+export interface HistoryRun
+  extends HistoryStart, Partial<Omit<HistoryEnd, "status" | "targets" | "kinds" | "title">> {
   status: HistoryStatus;
   impacted: ImpactedSummary[];
   /** Set when the retention limit removed the report files. */
@@ -99,6 +102,7 @@ export function summarizeRun(
     ...(severity ? { severity } : {}),
     ...(verdict ? { verdict: { held: verdict.held, summary: verdict.summary } } : {}),
     impacted: [...impacted.values()],
+    ...(record.experiment?.title ? { title: record.experiment.title } : {}),
     ...(reports ? { reports } : {}),
     ...(record.steps.length
       ? {

@@ -15,6 +15,8 @@ import type { ContainerSelector, DockerRuntime } from "../../docker/types.js";
 import { defaultRegistry } from "../../faults/registry.js";
 import { createIntegrations } from "../../integrations/index.js";
 import { Journal, resolveStateDir } from "../../run/journal.js";
+import { parseAge } from "../../history/filter.js";
+import { DEFAULT_RETENTION, openHistory, type Retention } from "../../history/store.js";
 import { installSignalHandlers } from "../../run/signals.js";
 import { detectSelfContainerId } from "../../run/targeting.js";
 import { parseDuration } from "../../util/duration.js";
@@ -44,6 +46,8 @@ interface ServeOptions extends ScopeOptions {
   option: string[];
   seed?: string;
   stateDir?: string;
+  keepReports: string;
+  keepReportsFor: string;
   apiTokenFile?: string;
   apiReadTokenFile?: string;
 }
@@ -108,6 +112,16 @@ export function serveCommand(): Command {
       [],
     )
     .option("--seed <n>", "seed the scheduler's random choices (same seed, same kinds)")
+    .option(
+      "--keep-reports <count>",
+      "history: report files of the newest <count> runs are kept",
+      String(DEFAULT_RETENTION.maxReports),
+    )
+    .option(
+      "--keep-reports-for <age>",
+      "history: report files older than this are removed (e.g. 7d, 12h)",
+      "30d",
+    )
     .action(async (options: ServeOptions) => {
       await serve(options);
     });
@@ -129,6 +143,10 @@ async function serve(options: ServeOptions): Promise<void> {
   const schedule = options.schedule ? assertCronExpression(options.schedule) : undefined;
   const seed = options.seed !== undefined ? parseInteger(options.seed, "--seed") : undefined;
   const address = parseListen(options.listen);
+  const retention: Retention = {
+    maxReports: parseInteger(options.keepReports, "--keep-reports"),
+    maxReportAgeMs: parseAge(options.keepReportsFor, "--keep-reports-for"),
+  };
   const apiToken = resolveApiToken({
     envToken: env("FAULTLINE_API_TOKEN"),
     tokenFile: options.apiTokenFile,
@@ -154,9 +172,12 @@ async function serve(options: ServeOptions): Promise<void> {
   if (!selector.project && !selector.labels?.length && scope.warning) warn(scope.warning);
 
   const integrations = createIntegrations();
+  const stateDir = resolveStateDir(options.stateDir);
+  const history = openHistory(stateDir, retention);
   const service = new ChaosService({
     runtime,
-    journal: new Journal(resolveStateDir(options.stateDir)),
+    journal: new Journal(stateDir),
+    ...(history ? { history } : {}),
     registry,
     selector,
     outDir: resolve(options.out),
