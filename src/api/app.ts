@@ -14,6 +14,7 @@ import type { ApiService } from "./service.js";
 import { log } from "../util/log.js";
 import { maskEnvValue, maskSecretsInText } from "../util/secrets.js";
 import { checkExperimentValue, parseExperiment } from "../experiments/load.js";
+import { parseHistoryQuery, type HistoryQuery } from "../history/filter.js";
 
 const GRAPH_FORMATS = ["json", "mermaid"] as const;
 
@@ -22,6 +23,21 @@ export interface AppOptions {
   apiToken?: string;
   /** A second token that reads the scraper endpoints (the Prometheus SD document) and nothing else. */
   readToken?: string;
+}
+
+const HISTORY_PARAMS = ["since", "target", "severity", "source", "limit"] as const;
+
+/** GET /api/experiments?since=1h&target=db&severity=major&source=schedule&limit=50, each given once. */
+function historyQuery(query: Request["query"]): HistoryQuery {
+  const out: HistoryQuery = {};
+  for (const name of HISTORY_PARAMS) {
+    const value = query[name];
+    if (value === undefined) continue;
+    if (typeof value !== "string")
+      throw new InvalidInputError(`query parameter "${name}" is given more than once`, "give it once");
+    out[name] = value;
+  }
+  return out;
 }
 
 /** A JSON body that is an experiment document rather than the planner's request: it has a method. */
@@ -103,8 +119,8 @@ export function createApp(service: ApiService, options: AppOptions = {}): expres
     res.status(202).location(`/api/experiments/${experiment.id}`).json(experiment);
   });
 
-  app.get("/api/experiments", (_req, res) => {
-    res.json({ experiments: service.listExperiments() });
+  app.get("/api/experiments", (req, res) => {
+    res.json({ experiments: service.listExperiments(parseHistoryQuery(historyQuery(req.query))) });
   });
 
   app.get("/api/experiments/:id", (req, res) => {

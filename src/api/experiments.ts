@@ -25,6 +25,8 @@ import {
 import type { RunObserver } from "../run/observer.js";
 import type { ExperimentPlan } from "../run/plan.js";
 import type { FaultKind } from "../faults/kinds.js";
+import type { HistoryFilter, HistoryStore } from "../history/store.js";
+import type { HistoryRun } from "../history/summary.js";
 import type { RunRecord } from "../run/record.js";
 import { newRunId } from "../run/runner.js";
 import type { ReportFiles } from "../report/write.js";
@@ -52,7 +54,8 @@ export interface ExperimentRequest {
   thresholds?: Threshold[];
 }
 
-export type ExperimentStatus = "running" | "completed" | "aborted" | "failed" | "error";
+/** "interrupted": a run of an earlier faultline that stopped before it ended (from history). */
+export type ExperimentStatus = "running" | "completed" | "aborted" | "failed" | "error" | "interrupted";
 
 export interface ExperimentView {
   id: string;
@@ -64,6 +67,8 @@ export interface ExperimentView {
   record: RunRecord;
   report?: { html: string; json: string };
   error?: string;
+  /** The run as history keeps it (source, targets, kinds, worst severity, impacted, verdict). */
+  history?: HistoryRun;
 }
 
 interface Experiment {
@@ -102,6 +107,8 @@ export interface ExperimentDeps {
   monitorIntervalMs?: number;
   /** The safety envelope's limits (its defaults when absent: abort when every service is down 15 s). */
   envelope?: EnvelopeOptions;
+  /** Every run this faultline and earlier ones made (API, schedule, CLI): listed with the live ones. */
+  history?: HistoryStore;
   /** Adds evidence from external back-ends (Prometheus, Elasticsearch) to the analysis. */
   enrich?: (analysis: RunAnalysis, record: RunRecord, profiles: ServiceProfile[]) => Promise<RunAnalysis>;
 }
@@ -168,6 +175,7 @@ export class ExperimentManager {
         monitor,
         reportDir: join(deps.outDir, experiment.id),
         runId: experiment.id,
+        source: "api",
         signal: experiment.controller.signal,
         progress: (text) => log.info({ experiment: experiment.id }, text),
         observers,
@@ -216,6 +224,7 @@ export class ExperimentManager {
         ...(integrations ? { integrations } : {}),
         reportDir: join(deps.outDir, experiment.id),
         runId: experiment.id,
+        runSource: "api",
         signal: experiment.controller.signal,
         progress: (text) => log.info({ experiment: experiment.id }, text),
         observers,
@@ -259,11 +268,39 @@ export class ExperimentManager {
   }
 
   get(id: string): ExperimentView {
+    const live = this.experiments.get(id);
+    const stored = this.stored(id);
+    if (live) return this.view(live, stored);
+    if (stored) return historicView(stored);
     return this.view(this.find(id));
   }
 
-  list(): ExperimentView[] {
-    return [...this.experiments.values()].map((e) => this.view(e)).reverse();
+  /**
+   * Newest first: with history, every stored run (this faultline's and earlier ones', whatever started
+   * them) matching the filter, live ones in their full view; without, this process's experiments.
+   */
+  list(filter: HistoryFilter = {}): ExperimentView[] {
+    const live = [...this.experiments.values()].reverse();
+    const history = this.deps.history;
+    if (!history) return live.map((e) => this.view(e));
+    const rows = history.list(filter);
+    const views = rows.map((r) => {
+      const experiment = this.experiments.get(r.id);
+      return experiment ? this.view(experiment, r) : historicView(r);
+    });
+    const listed = new Set(rows.map((r) => r.id));
+    // An experiment history could not record still shows when nothing is filtered out.
+    const unrecorded = Object.keys(filter).length ? [] : live.filter((e) => !listed.has(e.id));
+    return [...unrecorded.map((e) => this.view(e)), ...views];
+  }
+
+  private stored(id: string): HistoryRun | undefined {
+    try {
+      return this.deps.history?.get(id);
+    } catch (e) {
+      log.warn({ err: e }, "could not read the run history");
+      return undefined;
+    }
   }
 
   /** Aborts a running experiment (the fault in flight is reverted) and waits for it to wrap up. */
@@ -286,6 +323,14 @@ export class ExperimentManager {
 
   /** Path of a finished experiment's report file. */
   reportFile(id: string, format: "html" | "json"): string {
+    const stored = this.experiments.has(id) ? undefined : this.stored(id);
+    if (stored) {
+      if (!stored.reports)
+        throw new ReportNotReadyError(
+          `run ${id} has no report${stored.reportsPrunedAt ? " any more: the retention limit removed it" : ""}`,
+        );
+      return format === "html" ? stored.reports.html : stored.reports.json;
+    }
     const experiment = this.find(id);
     if (!experiment.files) {
       throw new ReportNotReadyError(
@@ -363,7 +408,7 @@ export class ExperimentManager {
     }
   }
 
-  private view(e: Experiment): ExperimentView {
+  private view(e: Experiment, stored?: HistoryRun): ExperimentView {
     return {
       id: e.id,
       status: e.status,
@@ -385,6 +430,47 @@ export class ExperimentManager {
           }
         : {}),
       ...(e.error ? { error: e.error } : {}),
+      ...(stored ? { history: stored } : {}),
     };
   }
+}
+
+const HISTORY_STATUS: Record<HistoryRun["status"], ExperimentStatus> = {
+  running: "running",
+  ok: "completed",
+  aborted: "aborted",
+  failed: "failed",
+  interrupted: "interrupted",
+};
+
+/** A run this process does not hold (an earlier faultline's, a fault's, a CLI run's), as history has it. */
+function historicView(r: HistoryRun): ExperimentView {
+  const status = HISTORY_STATUS[r.status];
+  return {
+    id: r.id,
+    status,
+    startedAt: r.startedAt,
+    ...(r.endedAt ? { endedAt: r.endedAt } : {}),
+    progress: { done: 0, total: 0 },
+    plan: { steps: [], excluded: [], estimatedMs: 0 },
+    record: {
+      runId: r.id,
+      ...(r.project ? { project: r.project } : {}),
+      startedAt: r.startedAt,
+      ...(r.endedAt ? { endedAt: r.endedAt } : {}),
+      status: status === "completed" || status === "aborted" || status === "failed" ? status : "aborted",
+      ...(r.reason ? { abortReason: r.reason } : {}),
+      dryRun: false,
+      steps: [],
+    },
+    ...(r.reports
+      ? {
+          report: {
+            html: `/api/experiments/${r.id}/report.html`,
+            json: `/api/experiments/${r.id}/report.json`,
+          },
+        }
+      : {}),
+    history: r,
+  };
 }

@@ -125,6 +125,7 @@ export class FaultManager {
         steps: [step],
         recoveryMs: 0,
         runId,
+        source: source === "scheduler" ? "schedule" : "api",
         signal: controller.signal,
         observers: [observer, ...(this.deps.observers ?? [])],
       })

@@ -6,6 +6,7 @@
 import type { ServiceProfile } from "../discovery/profile.js";
 import type { ContainerSelector, DockerRuntime } from "../docker/types.js";
 import type { FaultRegistry } from "../faults/registry.js";
+import type { HistoryFilter, HistoryStore } from "../history/store.js";
 import type { DependencyGraph } from "../graph/types.js";
 import type { ExperimentScope } from "../run/experiment.js";
 import type { Journal } from "../run/journal.js";
@@ -61,7 +62,8 @@ export interface ApiService {
   startExperiment(body: ExperimentBody): Promise<ExperimentView>;
   /** An experiment document, as `faultline run --experiment` reads it from a file. */
   startExperimentDocument(loaded: LoadedExperiment): Promise<ExperimentView>;
-  listExperiments(): ExperimentView[];
+  /** Every run history holds (newest first), filtered; without history, this process's experiments. */
+  listExperiments(filter?: HistoryFilter): ExperimentView[];
   getExperiment(id: string): ExperimentView;
   cancelExperiment(id: string): Promise<ExperimentView>;
   experimentReport(id: string, format: "html" | "json"): string;
@@ -102,6 +104,8 @@ export interface ChaosServiceOptions {
   /** Experiments: the safety envelope's limits. */
   envelope?: ExperimentDeps["envelope"];
   enrich?: ExperimentDeps["enrich"];
+  /** The run history every run is written to (and GET /api/experiments reads). */
+  history?: HistoryStore;
   /** Skip the first discovery at start (tests that only inject). */
   discoverOnStart?: boolean;
 }
@@ -132,6 +136,7 @@ export class ChaosService implements ApiService {
       resolver: this.resolver,
       project: selector.project,
       selfContainerId: options.selfContainerId,
+      ...(options.history ? { history: options.history } : {}),
     };
     this.faults = new FaultManager({
       scope,
@@ -149,6 +154,7 @@ export class ChaosService implements ApiService {
       monitorIntervalMs: options.monitorIntervalMs,
       envelope: options.envelope,
       enrich: options.enrich,
+      ...(options.history ? { history: options.history } : {}),
     });
     if (options.schedule) {
       this.scheduler = new ChaosScheduler(
@@ -275,8 +281,8 @@ export class ChaosService implements ApiService {
     return this.experiments.startDocument(loaded);
   }
 
-  listExperiments(): ExperimentView[] {
-    return this.experiments.list();
+  listExperiments(filter?: HistoryFilter): ExperimentView[] {
+    return this.experiments.list(filter);
   }
 
   getExperiment(id: string): ExperimentView {

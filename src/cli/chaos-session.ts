@@ -5,6 +5,7 @@
 import type { Command } from "commander";
 import type { ContainerSelector, DockerRuntime } from "../docker/types.js";
 import { defaultRegistry, type FaultRegistry } from "../faults/registry.js";
+import { openHistory } from "../history/store.js";
 import { dryRunRuntime } from "../run/dry-run.js";
 import type { ExperimentScope } from "../run/experiment.js";
 import { Journal, NULL_JOURNAL, resolveStateDir } from "../run/journal.js";
@@ -52,12 +53,14 @@ export async function openExperimentScope(
   // The start-up sweep stays within this scope: another faultline's helpers on the engine are its own.
   const session = options.dryRun ? undefined : await openChaosSession(options, { scope: selector });
   const runtime = session ? session.runtime : dryRunRuntime(await engine(), describe);
+  const history = session ? openHistory(resolveStateDir(options.stateDir)) : undefined;
   return {
     runtime,
     registry,
     journal: session?.journal ?? NULL_JOURNAL,
     resolver: new TargetResolver(runtime, selector),
     project: selector.project,
+    ...(history ? { history } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  * `faultline run --experiment` and POST /api/experiments both come here.
  */
 import type { ContainerInfo } from "../docker/types.js";
+import type { RunSource } from "../history/summary.js";
 import { probeHttp } from "../monitor/http-probe.js";
 import type { RunObserver } from "../run/observer.js";
 import type { MethodProbe } from "../run/plan.js";
@@ -62,6 +63,8 @@ export async function runDocument(input: {
   signal?: AbortSignal;
   observers?: readonly RunObserver[];
   runId?: string;
+  /** Who started the run, as history records it (default cli). */
+  runSource?: RunSource;
   dryRun?: boolean;
   progress?: (text: string) => void;
 }): Promise<ExperimentRun> {
@@ -87,6 +90,7 @@ export async function runDocument(input: {
     ...(input.signal ? { signal: input.signal } : {}),
     ...(input.observers ? { observers: input.observers } : {}),
     ...(input.runId ? { runId: input.runId } : {}),
+    ...(input.runSource ? { source: input.runSource } : {}),
     ...(input.dryRun ? { dryRun: true } : {}),
     ...(input.progress ? { progress: input.progress } : {}),
     method: {

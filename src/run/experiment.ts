@@ -18,8 +18,10 @@ import { checkThresholdServices, type Threshold } from "../analysis/thresholds.j
 import type { RunAnalysis } from "../analysis/types.js";
 import type { ServiceProfile } from "../discovery/profile.js";
 import type { ContainerInfo, DockerRuntime } from "../docker/types.js";
-import { InvalidInputError } from "../errors.js";
+import { errorText, InvalidInputError } from "../errors.js";
 import type { FaultRegistry } from "../faults/registry.js";
+import type { RunHistory } from "../history/store.js";
+import { summarizeRun, type RunSource } from "../history/summary.js";
 import type { DependencyGraph } from "../graph/types.js";
 import { connectionCounter } from "../monitor/connections.js";
 import type { EnvelopeOptions } from "../monitor/envelope.js";
@@ -32,7 +34,7 @@ import { combineObservers, type RunObserver } from "./observer.js";
 import { formatPlan, planExperiment, type ExperimentPlan, type PlannedStep } from "./plan.js";
 import type { FaultKind } from "../faults/kinds.js";
 import type { RunRecord } from "./record.js";
-import { runSteps, type RunnerOptions } from "./runner.js";
+import { newRunId, runSteps, type RunnerOptions } from "./runner.js";
 import type { TargetResolver } from "./targeting.js";
 
 /** What every step of a sequence acts through and within. */
@@ -45,6 +47,8 @@ export interface ExperimentScope {
   resolver: Pick<TargetResolver, "resolveService" | "containers">;
   project?: string;
   selfContainerId?: string;
+  /** Where every run (not a dry run) is remembered: opened when it starts, closed when it ends. */
+  history?: RunHistory;
 }
 
 /** What a caller asks an experiment for; the planner turns it into steps. */
@@ -178,6 +182,8 @@ export interface SequenceInput {
   /** Told about every step (progress, metrics, the API's fault list …), after the monitor. */
   observers?: readonly RunObserver[];
   runId?: string;
+  /** Who started the run, as history records it (default cli). */
+  source?: RunSource;
   dryRun?: boolean;
   /** Plain-words progress lines (steady-state waits, the envelope tripping, integrations in use). */
   progress?: (text: string) => void;
@@ -200,6 +206,46 @@ export interface SequenceResult {
  * happens (the runner's guarantee); the monitor is stopped even when something throws.
  */
 export async function runSequence(input: SequenceInput): Promise<SequenceResult> {
+  const history = input.dryRun ? undefined : input.scope.history;
+  if (!history) return runMonitoredSequence(input);
+  const runId = input.runId ?? newRunId();
+  remember(() =>
+    history.begin({
+      id: runId,
+      source: input.source ?? "cli",
+      ...(input.scope.project ? { project: input.scope.project } : {}),
+      startedAt: new Date().toISOString(),
+      targets: [...new Set(input.steps.map((s) => s.service))],
+      kinds: [...new Set(input.steps.map((s) => s.kind))],
+    }),
+  );
+  try {
+    const result = await runMonitoredSequence({ ...input, runId });
+    remember(() => history.finish(runId, summarizeRun(result.record, result.analysis, result.files)));
+    return result;
+  } catch (e) {
+    remember(() =>
+      history.finish(runId, {
+        endedAt: new Date().toISOString(),
+        status: "aborted",
+        reason: errorText(e),
+        impacted: [],
+      }),
+    );
+    throw e;
+  }
+}
+
+/** History is a record of runs, never a reason one fails: a store that cannot be written is logged. */
+function remember(write: () => void): void {
+  try {
+    write();
+  } catch (e) {
+    log.warn({ err: e }, "could not write the run history");
+  }
+}
+
+async function runMonitoredSequence(input: SequenceInput): Promise<SequenceResult> {
   const { scope } = input;
   const progress = input.progress ?? (() => undefined);
   const monitored =

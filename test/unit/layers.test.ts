@@ -25,6 +25,7 @@ const FLOORS: readonly (readonly string[])[] = [
   ["analysis/"],
   ["report/"],
   ["integrations/"],
+  ["history/"],
   ["run/experiment.ts"],
   ["experiments/"],
   ["api/"],

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { discoverCommand } from "./discover.js";
 import { graphCommand } from "./graph.js";
+import { historyCommand } from "./history.js";
 import { imagesCommand } from "./images.js";
 import { injectCommand } from "./inject.js";
 import { planCommand } from "./plan.js";
@@ -14,6 +15,7 @@ import { validateCommand } from "./validate.js";
 export function registerCommands(program: Command): void {
   program.addCommand(discoverCommand());
   program.addCommand(graphCommand());
+  program.addCommand(historyCommand());
   program.addCommand(imagesCommand());
   program.addCommand(injectCommand());
   program.addCommand(planCommand());

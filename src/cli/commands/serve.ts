@@ -18,6 +18,8 @@ import type { ContainerSelector, DockerRuntime } from "../../docker/types.js";
 import { defaultRegistry } from "../../faults/registry.js";
 import { createIntegrations } from "../../integrations/index.js";
 import { Journal, resolveStateDir } from "../../run/journal.js";
+import { parseAge } from "../../history/filter.js";
+import { DEFAULT_RETENTION, openHistory, type Retention } from "../../history/store.js";
 import { installSignalHandlers } from "../../run/signals.js";
 import { detectSelfContainerId } from "../../run/targeting.js";
 import { parseDuration } from "../../util/duration.js";
@@ -55,6 +57,8 @@ interface ServeOptions extends ScopeOptions {
   dailyCap?: string;
   paused?: boolean;
   stateDir?: string;
+  keepReports: string;
+  keepReportsFor: string;
   apiTokenFile?: string;
   apiReadTokenFile?: string;
 }
@@ -149,6 +153,16 @@ export function serveCommand(): Command {
       env("FAULTLINE_DAILY_CAP"),
     )
     .option("--paused", "start with the schedule paused (resume with POST /api/schedule/resume)")
+    .option(
+      "--keep-reports <count>",
+      "history: report files of the newest <count> runs are kept",
+      String(DEFAULT_RETENTION.maxReports),
+    )
+    .option(
+      "--keep-reports-for <age>",
+      "history: report files older than this are removed (e.g. 7d, 12h)",
+      "30d",
+    )
     .action(async (options: ServeOptions) => {
       await serve(options);
     });
@@ -177,6 +191,10 @@ async function serve(options: ServeOptions): Promise<void> {
     paused: options.paused ?? false,
   };
   const address = parseListen(options.listen);
+  const retention: Retention = {
+    maxReports: parseInteger(options.keepReports, "--keep-reports"),
+    maxReportAgeMs: parseAge(options.keepReportsFor, "--keep-reports-for"),
+  };
   const apiToken = resolveApiToken({
     envToken: env("FAULTLINE_API_TOKEN"),
     tokenFile: options.apiTokenFile,
@@ -202,9 +220,12 @@ async function serve(options: ServeOptions): Promise<void> {
   if (!selector.project && !selector.labels?.length && scope.warning) warn(scope.warning);
 
   const integrations = createIntegrations();
+  const stateDir = resolveStateDir(options.stateDir);
+  const history = openHistory(stateDir, retention);
   const service = new ChaosService({
     runtime,
-    journal: new Journal(resolveStateDir(options.stateDir)),
+    journal: new Journal(stateDir),
+    ...(history ? { history } : {}),
     registry,
     selector,
     outDir: resolve(options.out),
