@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { analyzeRun } from "../../src/analysis/impact.js";
 import type { DependencyGraph } from "../../src/graph/types.js";
 import type { ServiceSample } from "../../src/monitor/types.js";
+import { faultReports } from "../../src/report/faults.js";
 import { renderMarkdown } from "../../src/report/markdown.js";
 import { effects, recordRun, type Effect } from "../fixtures/monitor/series.js";
 
@@ -108,6 +109,14 @@ describe("impact through services that say nothing", () => {
     });
     assert.match(md, /mailer \(transitive: cache → sessions → storefront → mailer\)/);
     assert.doesNotMatch(md, /&gt;|&lt;|&#39;|&quot;|&amp;/);
+  });
+
+  test("report.json's faults carry the path and the clients' errors, client → server", () => {
+    const { record, data } = run();
+    const fault = faultReports(analyzeRun(record, data).steps)[0]!;
+    const proxy = fault.impacted.find((i) => i.service === "storefront")!;
+    assert.deepEqual(proxy.path, ["cache", "sessions", "storefront"]);
+    assert.deepEqual(proxy.clientErrors, [{ client: "mailer", class: "http5xx", count: 20 }]);
   });
 
   test("an edge whose client was not seen working is 'not observed', not resilient", () => {
