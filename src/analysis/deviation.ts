@@ -251,6 +251,23 @@ export function serviceDeviation(input: DeviationInput): Omit<ServiceImpact, "su
     );
   }
 
+  // A stall: a service that kept writing lines in the baseline and fell silent during the fault is
+  // waiting on something (a worker blocked on its frozen dependency logs nothing, errors included).
+  const held = window.filter((s) => s.t < input.revertT);
+  const stall = logStall(baseline, held, input.intervalMs);
+  if (stall) {
+    held.forEach((s, i) => (tickDeviates[i] ||= (s.logs?.lines ?? 0) === 0));
+    signals.push({
+      metric: "throughput.logLines",
+      category: "availability",
+      baseline: stall.baseRate,
+      observed: stall.faultRate,
+      ratio: round(stall.faultRate / stall.baseRate),
+      firstAtMs: rel(window[stall.firstIdx]!.t),
+      text: `stalled: log lines ${stall.baseRate}/s -> ${stall.faultRate}/s during the fault`,
+    });
+  }
+
   // Explicit thresholds.
   for (const threshold of input.thresholds ?? []) {
     const tickSeconds = input.intervalMs / 1000;
@@ -373,4 +390,30 @@ export function fmt(v: number, unit: string): string {
   }
   if (unit === "ms") return `${Math.round(v)} ms`;
   return `${round(v)}${unit ? ` ${unit}` : ""}`;
+}
+
+/** Lines per second a service must have kept in its baseline for silence to mean a stall. */
+export const STALL_MIN_BASE_RATE = 0.5;
+/** The fault window's line rate at or below this share of the baseline's is a stall. */
+export const STALL_MAX_RATIO = 0.1;
+
+/**
+ * A drop of the service's own line rate to about nothing while the fault held (its baseline steady
+ * enough: lines in most ticks), with the first silent tick.
+ */
+export function logStall(
+  baseline: readonly ServiceSample[],
+  fault: readonly ServiceSample[],
+  intervalMs: number,
+): { baseRate: number; faultRate: number; firstIdx: number } | undefined {
+  const base = baseline.filter((s) => s.logs !== undefined);
+  const during = fault.filter((s) => s.logs !== undefined);
+  if (base.length < 3 || during.length < 2) return undefined;
+  if (base.filter((s) => s.logs!.lines > 0).length < base.length / 2) return undefined;
+  const tick = intervalMs / 1000;
+  const baseRate = sum(base.map((s) => s.logs!.lines)) / (base.length * tick);
+  const faultRate = sum(during.map((s) => s.logs!.lines)) / (during.length * tick);
+  if (baseRate < STALL_MIN_BASE_RATE || faultRate > STALL_MAX_RATIO * baseRate) return undefined;
+  const firstIdx = fault.findIndex((s) => s.logs !== undefined && s.logs.lines === 0);
+  return { baseRate: round(baseRate), faultRate: round(faultRate), firstIdx: Math.max(0, firstIdx) };
 }

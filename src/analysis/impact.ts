@@ -14,6 +14,7 @@ import { SEVERITY_RULE, severityOf } from "./severity.js";
 import { breachedBefore, formatThresholdValue, thresholdsFor, type Threshold } from "./thresholds.js";
 import type {
   ChartSeries,
+  ClientError,
   EdgeRef,
   ImpactedService,
   RunAnalysis,
@@ -22,7 +23,7 @@ import type {
   StepAnalysis,
   TimelineEvent,
 } from "./types.js";
-import { describeErrors } from "./words.js";
+import { describeClientErrors, describeErrors } from "./words.js";
 
 export interface AnalyzeOptions {
   /** Edges below this confidence do not count for expected impact (as in the planner). */
@@ -38,6 +39,9 @@ export interface AnalyzeOptions {
 
 /** Confidence of an edge learned only from impact: errors naming the peer, or merely co-occurring. */
 export const HIDDEN_EDGE_CONFIDENCE = { peerMentioned: 0.8, coincident: 0.5 } as const;
+
+/** The signal of a service impacted only by what its clients logged about it. */
+export const CLIENT_ERRORS_METRIC = "clients.errors";
 
 export function analyzeRun(record: RunRecord, data: MonitorData, options: AnalyzeOptions = {}): RunAnalysis {
   const graph = record.graphBefore ?? { nodes: [], edges: [], order: [] };
@@ -234,6 +238,7 @@ class RunContext {
       confirmedEdges: [],
       hiddenEdges: [],
       resilientEdges: [],
+      unobservedEdges: [],
       recoveredAfterMs: null,
       summary: [],
       charts: [],
@@ -303,6 +308,8 @@ class RunContext {
       impacts.delete(t);
       return i ? [i] : [];
     });
+    for (const silent of this.impactFromClients(step.target, impacts, alsoTargets))
+      impacts.set(silent.service, silent);
     const adj = adjacency(this.graph, this.minConfidence);
     const directDependents = adj.dependents.get(step.target) ?? new Set<string>();
     const directDependencies = adj.dependsOn.get(step.target) ?? new Set<string>();
@@ -317,6 +324,26 @@ class RunContext {
       if (dependencies.has(i.service)) return { ...i, via: "transitive", side: "dependency" };
       return { ...i, via: "hidden" };
     });
+    const paths = shortestPaths(adj.dependents, step.target);
+    const pathOf = new Map<string, string[]>();
+    for (const i of impacted) {
+      const p = i.side === "dependent" ? paths.get(i.service) : undefined;
+      if (p) pathOf.set(i.service, p);
+    }
+    // A service the graph does not link, whose errors name an impacted peer, was reached through it.
+    for (const i of impacted) {
+      if (i.via !== "hidden") continue;
+      const through = i.errors.map((e) => e.peer).find((p) => p !== undefined && pathOf.has(p));
+      if (through) {
+        i.via = "transitive";
+        i.side = "dependent";
+        pathOf.set(i.service, [...pathOf.get(through)!, i.service]);
+      }
+    }
+    for (const i of impacted) {
+      const p = pathOf.get(i.service);
+      if (p) i.path = p;
+    }
     impacted.sort((a, b) => a.firstDeviationMs - b.firstDeviationMs || a.service.localeCompare(b.service));
 
     const affected = new Set([step.target, ...impacted.map((i) => i.service)]);
@@ -324,8 +351,13 @@ class RunContext {
     const confirmedEdges: EdgeRef[] = counted
       .filter((e) => impacts.has(e.from) && affected.has(e.to))
       .map(({ from, to }) => ({ from, to }));
-    const resilientEdges: EdgeRef[] = counted
-      .filter((e) => affected.has(e.to) && !affected.has(e.from))
+    const unaffectedClients = counted.filter((e) => affected.has(e.to) && !affected.has(e.from));
+    const observed = (e: GraphEdge) => this.trafficContinued(e.from, step.faultId);
+    const resilientEdges: EdgeRef[] = unaffectedClients
+      .filter(observed)
+      .map(({ from, to }) => ({ from, to }));
+    const unobservedEdges: EdgeRef[] = unaffectedClients
+      .filter((e) => !observed(e))
       .map(({ from, to }) => ({ from, to }));
     const hiddenEdges = this.hiddenEdgesOf(step, impacted);
 
@@ -361,11 +393,89 @@ class RunContext {
       confirmedEdges,
       hiddenEdges,
       resilientEdges,
+      unobservedEdges,
       recoveredAfterMs,
       summary,
       charts: this.charts(step, [step.target, ...impacted.map((i) => i.service)], during.t, revertT),
       ...(alsoTargets.length ? { otherTargets } : {}),
     };
+  }
+
+  /**
+   * Services that said nothing themselves but whose clients' errors name them (a proxy passing its
+   * upstream's 5xx on, with its access log elsewhere): impacted, with those errors as the evidence.
+   * Services already impacted get the errors beside their own signals.
+   */
+  private impactFromClients(
+    target: string,
+    impacts: Map<string, ServiceImpact>,
+    alsoTargets: readonly string[],
+  ): ServiceImpact[] {
+    const known = new Set(this.graph.nodes.map((n) => n.id));
+    const seen = new Map<string, { errors: ClientError[]; clients: ServiceImpact[] }>();
+    for (const client of impacts.values())
+      for (const e of client.errors) {
+        const server = e.peer;
+        if (!server || server === client.service || server === target || alsoTargets.includes(server))
+          continue;
+        if (!known.has(server)) continue;
+        const entry = seen.get(server) ?? { errors: [], clients: [] };
+        entry.errors.push({ client: client.service, class: e.class, count: e.count });
+        if (!entry.clients.includes(client)) entry.clients.push(client);
+        seen.set(server, entry);
+      }
+    const out: ServiceImpact[] = [];
+    for (const [server, { errors, clients }] of seen) {
+      const own = impacts.get(server);
+      if (own) {
+        own.clientErrors = errors;
+        own.summary.push(describeClientErrors(server, errors));
+        continue;
+      }
+      const total = errors.reduce((n, e) => n + e.count, 0);
+      const firstAtMs = Math.min(...clients.map((c) => c.firstDeviationMs));
+      out.push({
+        service: server,
+        signals: [
+          {
+            metric: CLIENT_ERRORS_METRIC,
+            category: "error",
+            baseline: 0,
+            observed: total,
+            firstAtMs,
+            text: `clients logged ${total} errors naming ${server}`,
+          },
+        ],
+        errors: [],
+        firstDeviationMs: firstAtMs,
+        recoveredAfterMs: clients.some((c) => c.recoveredAfterMs === null)
+          ? null
+          : Math.max(0, ...clients.map((c) => c.recoveredAfterMs ?? 0)),
+        down: false,
+        unhealthy: false,
+        restarted: false,
+        summary: [describeClientErrors(server, errors)],
+        clientErrors: errors,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Whether a client's own traffic was seen to go on during the fault: it kept writing at least half
+   * its baseline line rate, and its HTTP probes (if any) kept answering. Without that, an edge from a
+   * client that showed nothing is "not observed", never "resilient".
+   */
+  private trafficContinued(client: string, stepId: string): boolean {
+    const own = (this.byService.get(client) ?? []).filter((s) => s.stepId === stepId);
+    const base = own.filter((s) => s.phase === "baseline" && s.logs);
+    const during = own.filter((s) => s.phase === "during" && s.logs);
+    if (base.length < 2 || during.length < 2) return false;
+    const rate = (list: ServiceSample[]) => list.reduce((n, s) => n + s.logs!.lines, 0) / list.length;
+    const baseRate = rate(base);
+    if (baseRate <= 0 || rate(during) < 0.5 * baseRate) return false;
+    const probed = own.filter((s) => s.phase === "during" && s.probes && s.probes.count > 0);
+    return probed.every((s) => s.probes!.ok > 0);
   }
 
   private expected(target: string): string[] {
@@ -397,7 +507,13 @@ class RunContext {
           detail: `${e.count} ${e.class} errors naming ${e.peer} while ${step.target} was under ${step.kind}`,
         });
       }
-      if (i.via === "hidden" && named.length === 0 && !this.hasEdge(i.service, step.target)) {
+      const onlyClientsSpoke = i.signals.every((g) => g.metric === CLIENT_ERRORS_METRIC);
+      if (
+        i.via === "hidden" &&
+        named.length === 0 &&
+        !onlyClientsSpoke &&
+        !this.hasEdge(i.service, step.target)
+      ) {
         out.set(`${i.service}->${step.target}`, {
           from: i.service,
           to: step.target,
@@ -566,4 +682,20 @@ function reachableFrom(next: Map<string, Set<string>>, start: string): Set<strin
     queue.push(...(next.get(id) ?? []));
   }
   return seen;
+}
+
+/** Shortest path from `start` to every node reachable along `next`, `start` first. */
+function shortestPaths(next: Map<string, Set<string>>, start: string): Map<string, string[]> {
+  const paths = new Map<string, string[]>([[start, [start]]]);
+  const queue = [start];
+  while (queue.length) {
+    const id = queue.shift()!;
+    for (const n of [...(next.get(id) ?? [])].sort())
+      if (!paths.has(n)) {
+        paths.set(n, [...paths.get(id)!, n]);
+        queue.push(n);
+      }
+  }
+  paths.delete(start);
+  return paths;
 }

@@ -52,6 +52,18 @@ export interface ServiceImpact {
   unclassifiedLines?: number;
   /** Plain words, e.g. "storefront: timeouts on HTTP calls to sessions (37 in 20 s)". */
   summary: string[];
+  /**
+   * Errors other services logged naming this one (what its clients saw from it): the evidence for a
+   * service that said nothing itself, e.g. a proxy passing its upstream's 5xx on.
+   */
+  clientErrors?: ClientError[];
+}
+
+/** Errors one client logged naming a service it calls, read client → server. */
+export interface ClientError {
+  client: string;
+  class: ErrorClassName;
+  count: number;
 }
 
 export interface ImpactedService extends ServiceImpact {
@@ -62,6 +74,8 @@ export interface ImpactedService extends ServiceImpact {
    * for hidden impact.
    */
   side?: "dependent" | "dependency";
+  /** How the impact travelled, target first (target → a → b); set when the graph or the errors show it. */
+  path?: string[];
 }
 
 export interface EdgeRef {
@@ -139,7 +153,13 @@ export interface StepAnalysis {
   impacted: ImpactedService[];
   confirmedEdges: EdgeRef[];
   hiddenEdges: (EdgeRef & { detail: string })[];
+  /** Edges to an affected server whose client showed no impact and kept its traffic going during the fault. */
   resilientEdges: EdgeRef[];
+  /**
+   * Edges to an affected server whose client showed no impact but whose traffic during the fault was not
+   * observed: nothing says it held up, so it is not called resilient. Absent in analyses made before.
+   */
+  unobservedEdges?: EdgeRef[];
   /** ms after the revert until every deviating service was back; 0 when nothing deviated; null if never. */
   recoveredAfterMs: number | null;
   summary: string[];

@@ -1,6 +1,6 @@
 /** Plain-words descriptions of errors: "storefront: timeouts on HTTP calls to sessions (37 in 20 s)". */
 import type { ServiceKind } from "../discovery/profile.js";
-import type { ErrorClassName, ErrorCount, ImpactedService } from "./types.js";
+import type { ClientError, ErrorClassName, ErrorCount, ImpactedService } from "./types.js";
 
 const NOUN: Record<ErrorClassName, string> = {
   timeout: "timeouts",
@@ -47,7 +47,22 @@ export function describeErrors(
   return `${service}: ${NOUN[error.class]} ${calls} ${tail}`;
 }
 
-/** How an impacted service is linked to the fault's target: "direct", "transitive, a dependency", "hidden". */
-export function describeVia(i: Pick<ImpactedService, "via" | "side">): string {
-  return i.side === "dependency" ? `${i.via}, a dependency` : i.via;
+/**
+ * How an impacted service is linked to the fault's target: "direct", "transitive: cache → app → gate",
+ * "transitive, a dependency", "hidden".
+ */
+export function describeVia(i: Pick<ImpactedService, "via" | "side" | "path">): string {
+  const via = i.side === "dependency" ? `${i.via}, a dependency` : i.via;
+  return i.path && i.path.length > 2 ? `${via}: ${i.path.join(" → ")}` : via;
+}
+
+/** "gate: clients saw HTTP 5xx errors from gate (web: 12, cron: 3)". */
+export function describeClientErrors(service: string, errors: readonly ClientError[]): string {
+  const byClass = new Map<ErrorClassName, ClientError[]>();
+  for (const e of errors) byClass.set(e.class, [...(byClass.get(e.class) ?? []), e]);
+  const parts = [...byClass].map(
+    ([cls, list]) =>
+      `${NOUN[cls]} from ${service} (${list.map((e) => `${e.client}: ${e.count}`).join(", ")})`,
+  );
+  return `${service}: clients saw ${parts.join("; ")}`;
 }

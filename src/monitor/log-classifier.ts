@@ -110,6 +110,8 @@ const RULES: Rule[] = [
       /HTTP\/\d(?:\.\d)?"?\s+5\d\d\b/,
       /\b(?:status|status_code|statuscode|code|http_status)"?\s*[=:]?\s*"?5\d\d\b/i,
       /\b5\d\d\s+(?:error|server error)\b/i,
+      // A client's own request line: "GET http://gate/ -> 502".
+      /(?:->|→|=>)\s*5\d\d\b/,
     ],
   },
   {
@@ -168,6 +170,8 @@ const RULES: Rule[] = [
   {
     class: "error",
     phrases: ["error", "err", "exception", "failed", "failure", "critical", "crit", "emerg", "severe"],
+    // Status 000 on a client's request line (curl's "no answer at all"): the call failed, cause unsaid.
+    patterns: [/(?:->|→|=>)\s*000\b/],
   },
 ];
 

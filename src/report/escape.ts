@@ -20,10 +20,16 @@ export function jsonForScript(value: unknown): string {
     .replace(/\u2029/g, "\\u2029");
 }
 
-/** Markdown table cells: pipes and newlines would break the table; HTML is neutralised too. */
+/**
+ * Markdown text and table cells: pipes and newlines would break the table, emphasis and link marks
+ * would restyle it. HTML is neutralised with backslash escapes, not entities: report.md is read raw
+ * in terminals as often as rendered, and "-&gt;" or "&#39;" there is noise. A "<" that could open a
+ * tag and a "&" that could start an entity are escaped; "->" and quotes stay as written.
+ */
 export function escapeMarkdown(value: unknown): string {
-  return escapeHtml(value)
-    .replace(/\|/g, "\\|")
+  return String(value ?? "")
     .replace(/[\r\n]+/g, " ")
-    .replace(/([*_`[\]])/g, "\\$1");
+    .replace(/([\\|*_`[\]])/g, "\\$1")
+    .replace(/<(?=[a-z/!?])/gi, "\\<")
+    .replace(/&(?=#?\w+;)/g, "\\&");
 }

@@ -37,6 +37,8 @@ export interface FaultSignalReport {
 export interface FaultImpactReport {
   service: string;
   via: Via;
+  /** How the impact travelled, target first (target → a → b); null when the graph shows no path. */
+  path?: string[] | null;
   signals: FaultSignalReport[];
   errors: FaultErrorReport[];
   /** ms after the injection of the first deviation. */
@@ -44,6 +46,8 @@ export interface FaultImpactReport {
   /** ms after the revert until back in steady state; null when not back by the end of the observation. */
   recoveredAfterMs: number | null;
   down: boolean;
+  /** Errors other services logged naming this one, client → server (a silent service's evidence). */
+  clientErrors: { client: string; class: ErrorClassName; count: number }[];
   summary: string[];
 }
 
@@ -115,7 +119,7 @@ export function faultReports(steps: readonly StepAnalysis[]): FaultReport[] {
     expected: [...s.expected],
     impacted: s.impacted.map((i) => {
       const { service, ...rest } = impactReport(i);
-      return { service, via: i.via, side: i.side ?? null, ...rest };
+      return { service, via: i.via, side: i.side ?? null, path: i.path ? [...i.path] : null, ...rest };
     }),
     targetImpact: s.targetImpact ? impactReport(s.targetImpact) : null,
     recoveredAfterMs: s.analyzed ? s.recoveredAfterMs : null,
@@ -155,6 +159,7 @@ function impactReport(i: ServiceImpact): Omit<FaultImpactReport, "via"> {
     firstDeviationMs: i.firstDeviationMs,
     recoveredAfterMs: i.recoveredAfterMs,
     down: i.down,
+    clientErrors: (i.clientErrors ?? []).map((e) => ({ ...e })),
     summary: [...i.summary],
   };
 }

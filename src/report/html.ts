@@ -40,7 +40,7 @@ export function renderHtml(data: ReportSource, mermaidBundle: string): string {
       .map((s) => `<b style="background:${SEVERITY_FILL[s]}">&nbsp;${s}&nbsp;</b>`)
       .join(
         " ",
-      )})</span><span>thick dark border: fault target</span><span>red edge: impact confirmed</span><span>green edge: resilient</span><span>purple edge: hidden dependency (found by impact)</span></p>`,
+      )})</span><span>thick dark border: fault target</span><span>red edge: impact confirmed</span><span>green edge: resilient</span><span>grey edge: not observed</span><span>purple edge: hidden dependency (found by impact)</span></p>`,
     `<div class="maps">`,
     mapBlock(
       "before",
@@ -209,7 +209,8 @@ function stepSection(s: StepAnalysis, analysis: RunAnalysis): string {
   parts.push(
     edgeList("Confirmed edges", s.confirmedEdges),
     edgeList("Hidden dependencies", s.hiddenEdges),
-    edgeList("Resilient edges", s.resilientEdges),
+    edgeList("Resilient edges (client traffic went on during the fault)", s.resilientEdges),
+    edgeList("Edges not observed (no client traffic seen during the fault)", s.unobservedEdges ?? []),
   );
   const examples = analysis.examples.filter((e) => e.stepId === s.faultId).slice(0, 12);
   if (examples.length)

@@ -29,6 +29,8 @@ export function impactStyle(analysis: RunAnalysis, includeHidden: boolean): Merm
       edges[`${e.from}->${e.to}`] = { stroke: "#dc2626", strokeWidth: "3px", note: "impact" };
     for (const e of step.resilientEdges)
       edges[`${e.from}->${e.to}`] ??= { stroke: "#16a34a", strokeWidth: "2px", note: "resilient" };
+    for (const e of step.unobservedEdges ?? [])
+      edges[`${e.from}->${e.to}`] ??= { stroke: "#94a3b8", strokeWidth: "2px", note: "not observed" };
     if (includeHidden)
       for (const e of step.hiddenEdges)
         edges[`${e.from}->${e.to}`] = { stroke: "#7c3aed", strokeWidth: "3px", note: "hidden" };

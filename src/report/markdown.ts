@@ -46,15 +46,24 @@ export function renderMarkdown({ record, analysis }: ReportSource): string {
       "",
       ...s.summary.map((l) => `- ${m(l)}`),
       ...(s.scenario?.faults.map((f) => `- ${m(f.description)}: ${m(f.attribution)}`) ?? []),
+      ...edgeLine("resilient (client traffic went on during the fault)", s.resilientEdges),
+      ...edgeLine(
+        "not observed (no traffic seen during the fault: resilience unknown)",
+        s.unobservedEdges ?? [],
+      ),
       "",
     );
   }
   if (analysis.hiddenEdges.length) {
     lines.push("## Hidden dependencies", "");
     for (const e of analysis.hiddenEdges)
-      lines.push(`- ${m(e.from)} -> ${m(e.to)}: ${m(e.evidence.map((x) => x.detail).join("; "))}`);
+      lines.push(`- ${m(e.from)} → ${m(e.to)}: ${m(e.evidence.map((x) => x.detail).join("; "))}`);
     lines.push("");
   }
   lines.push("## Severity rule", "", ...analysis.severityRule.map((r) => `- ${m(r)}`), "");
   return lines.join("\n");
+}
+
+function edgeLine(label: string, edges: readonly { from: string; to: string }[]): string[] {
+  return edges.length ? [`- ${label}: ${m(edges.map((e) => `${e.from} → ${e.to}`).join(", "))}`] : [];
 }

@@ -140,7 +140,7 @@ describe("thresholds in the analysis", () => {
     );
     assert.match(
       renderMarkdown({ record, analysis: a }),
-      /steady state: learned from the baseline; explicit thresholds: storefront:latency\\_p95\\_ms&lt;200/,
+      /steady state: learned from the baseline; explicit thresholds: storefront:latency\\_p95\\_ms<200/,
     );
   });
 

@@ -47,6 +47,10 @@ describe("log line classification", () => {
     ["2026-01-01 ERROR unexpected condition in worker", "error"],
     ["stderr is closed, nothing to see", "none"],
     ["GET /api/session 200 took 500ms", "none"],
+    // A client's own request lines: status 5xx, and 000 (curl's "no answer").
+    ["GET http://sessions:8080/api/session -> 502", "http5xx", "sessions"],
+    ["GET http://sessions:8080/api/session -> 000", "error", "sessions"],
+    ["GET http://sessions:8080/api/session -> 200", "none"],
   ];
   for (const [line, cls, peer] of cases) {
     test(`${cls}${peer ? ` -> ${peer}` : ""}: ${line.slice(0, 60)}`, () => {
