@@ -51,6 +51,12 @@ export class EngineUnavailableError extends FaultlineError {
   override readonly exitCode = 2;
 }
 
+/** A faultline service the command talks to (`faultline halt`) did not answer. */
+export class ServiceUnavailableError extends FaultlineError {
+  readonly code = "SERVICE_UNAVAILABLE";
+  override readonly exitCode = 2;
+}
+
 /** The user asked for something malformed; nothing was changed. */
 export class InvalidInputError extends FaultlineError {
   readonly code = "INVALID_INPUT";

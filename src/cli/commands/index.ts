@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { discoverCommand } from "./discover.js";
 import { graphCommand } from "./graph.js";
+import { haltCommand } from "./halt.js";
 import { historyCommand } from "./history.js";
 import { imagesCommand } from "./images.js";
 import { injectCommand } from "./inject.js";
@@ -15,6 +16,7 @@ import { validateCommand } from "./validate.js";
 export function registerCommands(program: Command): void {
   program.addCommand(discoverCommand());
   program.addCommand(graphCommand());
+  program.addCommand(haltCommand());
   program.addCommand(historyCommand());
   program.addCommand(imagesCommand());
   program.addCommand(injectCommand());
