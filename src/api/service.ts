@@ -332,6 +332,7 @@ export class ChaosService implements ApiService {
       // Faults of live processes only within a compose project: a label scope cannot bound the sweep.
       ...(selector.project ? { explicit: true, project: selector.project } : {}),
       scope: selector,
+      sweepNamespaces: false,
     });
     const report: HaltReport = {
       paused: this.scheduler?.paused ?? false,

@@ -52,6 +52,12 @@ export interface RecoveryOptions {
   scope?: { project?: string; labels?: string[] };
   /** Narrows an explicit revert to one fault. */
   faultId?: string;
+  /**
+   * An explicit revert also enters every network namespace in scope to remove rules an agent that died
+   * left behind (one short-lived agent per namespace: seconds on a big stack). Default true; a halt, which
+   * must be quick, leaves that to `faultline revert` and to the next start's recovery.
+   */
+  sweepNamespaces?: boolean;
   now?: number;
   isOwnerAlive?: (owner: JournalOwner) => boolean;
 }
@@ -262,7 +268,7 @@ export async function recover(options: RecoveryOptions): Promise<RecoveryReport>
     await sweepHelper(runtime, helper, context, journalActions, report);
   }
   // Last: the agents stopped above have removed their own rules; what remains has no agent left.
-  await sweepNamespaces(runtime, namespacesToSweep(inScope), report);
+  if (options.sweepNamespaces !== false) await sweepNamespaces(runtime, namespacesToSweep(inScope), report);
   return report;
 }
 
