@@ -176,8 +176,8 @@ const CASES: KindCase[] = [
     flags: ["--load", "100", "--workers", "1"],
     inEffect: {
       what: "the target burns CPU",
-      // One sample can fall short on a busy machine: a few seconds to show it.
-      check: async (t) => waitFor(async () => (await cpuOf(t)) > 40, 8_000, "CPU load").then(() => true),
+      // An idle target shows ~0 %; on a loaded machine one worker gets only its share of a core.
+      check: async (t) => waitFor(async () => (await cpuOf(t)) > 10, 15_000, "CPU load").then(() => true),
     },
   },
   {
