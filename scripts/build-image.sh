@@ -65,6 +65,8 @@ cp "$NODE_BIN" "$context/node"
 cp images/faultline/Dockerfile "$context/Dockerfile"
 cp package.json package-lock.json "$app/"
 cp -r dist/src "$app/dist/src"
+# The live page's static files (tsc compiles no assets): next to the compiled module that serves them.
+cp -r src/api/live/page "$app/dist/src/api/live/page"
 # The fault agent's build context: faultline builds that image itself the first time a network or
 # resource fault needs it. Byproducts are left out (they are not part of the agent image's tag either).
 cp -r images/agent "$app/images/agent"

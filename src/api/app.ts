@@ -12,6 +12,7 @@ import { toErrorResponse } from "./errors.js";
 import { discoverBody, experimentBody, injectFaultBody, parseBody } from "./schemas.js";
 import type { ApiService } from "./service.js";
 import { log } from "../util/log.js";
+import { liveRoutes, type LivePageOptions } from "./live/routes.js";
 import { maskEnvValue, maskSecretsInText } from "../util/secrets.js";
 import { checkExperimentValue, parseExperiment } from "../experiments/load.js";
 import { parseHistoryQuery, type HistoryQuery } from "../history/filter.js";
@@ -23,6 +24,8 @@ export interface AppOptions {
   apiToken?: string;
   /** A second token that reads the scraper endpoints (the Prometheus SD document) and nothing else. */
   readToken?: string;
+  /** The live page at GET / (its signals sampler, the shutdown that ends its event streams). */
+  live?: LivePageOptions;
 }
 
 const HISTORY_PARAMS = ["since", "target", "severity", "source", "limit"] as const;
@@ -163,12 +166,15 @@ export function createApp(service: ApiService, options: AppOptions = {}): expres
     res.json(await service.halt("halted through the API"));
   });
 
+  // GET /: the live page, and its data at /api/live and /api/live/events.
+  app.use(liveRoutes(service, options.live));
+
   app.use((req, res) => {
     res.status(404).json({
       error: {
         code: "NOT_FOUND",
         message: `no route ${req.method} ${req.path}`,
-        hint: "see GET /healthz, /api/services, /api/graph, /api/faults, /api/experiments, /api/schedule, /metrics",
+        hint: "see GET / (the live page), /healthz, /api/services, /api/graph, /api/faults, /api/experiments, /api/schedule, /metrics",
       },
     });
   });

@@ -1,7 +1,7 @@
 /**
  * Who may use the API. The API injects faults into a stack, so with a token configured every request
  * must carry `Authorization: Bearer <token>`, except the read-only endpoints scrapers need
- * (GET /healthz, /metrics, /api/prometheus/targets). Without a token the API may only listen on loopback.
+ * (GET /healthz, /metrics, /api/prometheus/targets) and the live page's static files. Without a token the API may only listen on loopback.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -9,6 +9,7 @@ import { BlockList, isIP } from "node:net";
 import type { NextFunction, Request, Response } from "express";
 import { InvalidInputError } from "../errors.js";
 import { UnauthorizedError } from "./errors.js";
+import { LIVE_PAGE_ROUTES } from "./live/routes.js";
 import type { ListenAddress } from "./server.js";
 
 /** Readable without a token: liveness and faultline's own counters; neither can change anything. */
@@ -25,9 +26,12 @@ function isReadOf(routes: readonly string[], method: string, path: string): bool
   return (method === "GET" || method === "HEAD") && routes.includes(path);
 }
 
-/** Exact paths only: a path express would also route elsewhere (case, trailing slash) needs the token. */
+/**
+ * Exact paths only: a path express would also route elsewhere (case, trailing slash) needs the token.
+ * The live page's HTML and assets are open too: they hold no data, and the page asks for the token.
+ */
 export function isOpenRequest(method: string, path: string): boolean {
-  return isReadOf(OPEN_ROUTES, method, path);
+  return isReadOf(OPEN_ROUTES, method, path) || isReadOf(LIVE_PAGE_ROUTES, method, path);
 }
 
 /** A token must be usable as a header value and long enough not to be guessed. */

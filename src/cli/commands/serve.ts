@@ -8,6 +8,7 @@ import { resolve } from "node:path";
 import { Command } from "commander";
 import { ChaosService } from "../../api/service.js";
 import { createApp } from "../../api/app.js";
+import { liveSignalsFor } from "../../api/live/index.js";
 import { assertListenAllowed, assertReadToken, READ_TOKEN_NAMES, resolveApiToken } from "../../api/auth.js";
 import { assertCronExpression, seededRandom } from "../../api/scheduler.js";
 import { parseAllowedKinds, parseWeighting } from "../../api/chaos-targets.js";
@@ -240,10 +241,16 @@ async function serve(options: ServeOptions): Promise<void> {
 
   const guard = installSignalHandlers();
   printRecovery(await service.start());
+  // The live page's signals: probes of what the faults in effect hurt, only while someone watches.
+  const signals = liveSignalsFor(service, runtime);
   let bound: Awaited<ReturnType<typeof listen>>;
   try {
-    bound = await listen(createApp(service, { apiToken, readToken }), address);
+    bound = await listen(
+      createApp(service, { apiToken, readToken, live: { signals, shutdown: guard.signal } }),
+      address,
+    );
   } catch (e) {
+    await signals.stop();
     await service.shutdown("could not listen");
     guard.dispose();
     throw e;
@@ -255,6 +262,7 @@ async function serve(options: ServeOptions): Promise<void> {
   process.stderr.write(
     `faultline: serving ${scopeText} on ${url}` +
       (apiToken ? " (API token required)" : "") +
+      `; live page ${url}/` +
       (schedule ? `; chaos schedule "${schedule}" (${kinds.join(",")})` : "") +
       (integrations.active.length ? `; integrations: ${integrations.active.join(", ")}` : "") +
       "\n",
@@ -264,6 +272,7 @@ async function serve(options: ServeOptions): Promise<void> {
   await new Promise<void>((done) => {
     const stop = () =>
       void (async () => {
+        await signals.stop();
         await service.shutdown(String(guard.signal.reason));
         await closeServer(server);
         log.info("faultline serve stopped");
