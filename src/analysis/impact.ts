@@ -419,6 +419,9 @@ class RunContext {
         if (!server || server === client.service || server === target || alsoTargets.includes(server))
           continue;
         if (!known.has(server)) continue;
+        // A server's errors naming its own known client (a broken pipe to a proxy that gave up waiting)
+        // say nothing of that client as a server.
+        if (this.hasEdge(server, client.service)) continue;
         const entry = seen.get(server) ?? { errors: [], clients: [] };
         entry.errors.push({ client: client.service, class: e.class, count: e.count });
         if (!entry.clients.includes(client)) entry.clients.push(client);
@@ -498,7 +501,10 @@ class RunContext {
     const out = new Map<string, EdgeRef & { detail: string }>();
     const known = new Set(this.graph.nodes.map((n) => n.id));
     for (const i of impacted) {
-      const named = i.errors.filter((e) => e.peer && known.has(e.peer) && e.peer !== i.service);
+      // Errors naming a known client of the service (seen from the server's side) are no dependency.
+      const named = i.errors.filter(
+        (e) => e.peer && known.has(e.peer) && e.peer !== i.service && !this.hasEdge(e.peer, i.service),
+      );
       for (const e of named) {
         if (this.hasEdge(i.service, e.peer!) || out.has(`${i.service}->${e.peer}`)) continue;
         out.set(`${i.service}->${e.peer}`, {

@@ -101,6 +101,30 @@ describe("impact through services that say nothing", () => {
     ]);
   });
 
+  test("a server's errors naming its own client are neither a hidden edge nor that client's impact", () => {
+    const { record, data } = recordRun(
+      [
+        {
+          id: "f1",
+          target: "cache",
+          kind: "pause",
+          effects: {
+            cache: effects.paused(),
+            // Broken pipes to the proxy that gave up waiting, as a server logs them.
+            sessions: effects.timeoutsTo("storefront", 4, 10),
+          },
+        },
+      ],
+      { graph: proxiedGraph() },
+    );
+    const step = analyzeRun(record, data).steps[0]!;
+    assert.deepEqual(
+      step.impacted.map((i) => i.service),
+      ["sessions"],
+    );
+    assert.deepEqual(step.hiddenEdges, []);
+  });
+
   test("report.md shows the path with arrows and no HTML entities", () => {
     const recorded = run();
     const md = renderMarkdown({
